@@ -1,0 +1,96 @@
+"""Benchmark inputs: real references from ../shared/data and simulated calls.
+
+Every item carries its audio path, a reference pyannote ``Annotation`` (RTTM),
+an optional UEM (scored region) and, where known, per-speaker reference words.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pyannote.core import Annotation, Segment, Timeline
+from pyannote.database.util import load_rttm, load_uem
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = Path(ROOT.parent / "shared")
+DATA = SHARED / "data"
+MAKE_CALLS = SHARED / "tools" / "make_calls.py"
+
+
+@dataclass
+class BenchItem:
+    name: str
+    group: str  # "pyannote_sample", "ami", "calls_mono", "calls_stereo"
+    audio: Path
+    reference: Annotation
+    uem: Timeline | None = None
+    # (speaker, start, end, text) reference utterances, when transcripts exist
+    utterances: list[tuple[str, float, float, str]] = field(default_factory=list)
+
+
+def pyannote_sample() -> list[BenchItem]:
+    base = DATA / "diarization" / "pyannote_sample"
+    ref = next(iter(load_rttm(base / "sample.rttm").values()))
+    utts = []
+    for line in (base / "sample.stm").read_text().splitlines():
+        parts = line.split(maxsplit=5)
+        if len(parts) == 6:
+            _, _, spk, start, end, text = parts
+            utts.append((spk, float(start), float(end), text))
+    return [BenchItem("sample", "sample", base / "sample.wav", ref, None, utts)]
+
+
+def ami() -> list[BenchItem]:
+    base = DATA / "diarization" / "ami_pyannote_debug"
+    items = []
+    for subset in ("development", "test", "train"):
+        refs = load_rttm(base / f"debug.{subset}.rttm")
+        uems = load_uem(base / f"debug.{subset}.uem")
+        for uri in (base / f"debug.{subset}.lst").read_text().split():
+            if uri in refs:
+                items.append(BenchItem(uri, "ami", base / f"{uri}.wav", refs[uri], uems.get(uri)))
+    return items
+
+
+def make_calls(out: Path, seed: int, n_calls: int, min_dur: float = 60, max_dur: float = 150) -> Path:
+    """Generate simulated telephone calls once (deterministic for a seed)."""
+    marker = out / "index.json"
+    if not marker.exists():
+        out.mkdir(parents=True, exist_ok=True)
+        subprocess.run(
+            [
+                sys.executable, str(MAKE_CALLS),
+                "--speakers-from", str(DATA / "pool_dev.txt"),
+                "--seed", str(seed), "--n-calls", str(n_calls), "--out", str(out),
+                "--min-dur", str(min_dur), "--max-dur", str(max_dur), "--stereo",
+            ],
+            check=True,
+            capture_output=True,
+        )
+    return out
+
+
+def simulated_calls(directory: Path, stereo: bool = False) -> list[BenchItem]:
+    items = []
+    index = json.loads((directory / "index.json").read_text())
+    for call in index["calls"]:
+        cid = call["call_id"]
+        ref = next(iter(load_rttm(directory / f"{cid}.rttm").values()))
+        meta = json.loads((directory / f"{cid}.json").read_text())
+        utts = [(s["speaker"], s["start"], s["end"], s["text"]) for s in meta["segments"] if s.get("text")]
+        audio = directory / (f"{cid}.stereo.wav" if stereo else f"{cid}.wav")
+        group = "calls_stereo" if stereo else "calls_mono"
+        items.append(BenchItem(cid + (".stereo" if stereo else ""), group, audio, ref, None, utts))
+    return items
+
+
+def reference_from_turns(turns: list[dict]) -> Annotation:
+    ann = Annotation()
+    for t in turns:
+        if t["end"] > t["start"]:
+            ann[Segment(t["start"], t["end"])] = t["speaker"]
+    return ann

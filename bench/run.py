@@ -1,0 +1,320 @@
+"""Benchmark: accuracy and speed of the service's pipeline on real and simulated calls.
+
+    python -m bench.run                 # everything, writes bench/results/latest.{json,md}
+    python -m bench.run --groups sample,calls_mono --no-api --label quick
+
+It runs the *service's own* pipeline (the same worker processes the API uses)
+over every item, one at a time so stage timings are clean, then:
+
+* end to end through the HTTP API (a real server subprocess) on the mono calls;
+* plain faster-whisper (same model, batched, no diarization) on the same
+  files, to express our end-to-end time as a ratio to bare ASR.
+
+Settings come from the environment like the service's (e.g. WHISPER_MODEL,
+DIARIZATION_THREADS), so variants are benchmarked by changing variables.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import math
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psutil
+
+from diarize_service.app import build_workers
+from diarize_service.config import Settings
+from diarize_service.jobs.models import JobOptions
+from diarize_service.pipeline.audio import decode
+from diarize_service.pipeline.processor import CallProcessor
+
+from . import datasets
+from .metrics import annotation, cpwer, der_components, word_attribution, wer
+
+ROOT = Path(__file__).resolve().parent.parent
+GROUPS = ("sample", "ami", "calls_mono", "calls_stereo")
+
+
+class PeakMemory:
+    """Samples the summed RSS of this process and all its descendants."""
+
+    def __init__(self, interval: float = 0.2) -> None:
+        self.peak = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True, args=(interval,))
+
+    def _run(self, interval: float) -> None:
+        me = psutil.Process()
+        while not self._stop.is_set():
+            total = 0
+            for p in [me, *me.children(recursive=True)]:
+                try:
+                    total += p.memory_info().rss
+                except psutil.Error:
+                    pass
+            self.peak = max(self.peak, total)
+            self._stop.wait(interval)
+
+    def __enter__(self) -> PeakMemory:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def load_items(groups: list[str], n_calls: int, seed: int) -> list[datasets.BenchItem]:
+    items: list[datasets.BenchItem] = []
+    if "sample" in groups:
+        items += datasets.pyannote_sample()
+    if "ami" in groups:
+        items += datasets.ami()
+    if "calls_mono" in groups or "calls_stereo" in groups:
+        calls = datasets.make_calls(ROOT / "bench" / "calls" / f"seed{seed}_n{n_calls}", seed, n_calls)
+        if "calls_mono" in groups:
+            items += datasets.simulated_calls(calls, stereo=False)
+        if "calls_stereo" in groups:
+            items += datasets.simulated_calls(calls, stereo=True)
+    return items
+
+
+def score(item: datasets.BenchItem, result: dict[str, Any]) -> dict[str, Any]:
+    hyp = annotation(result["diarization"])
+    seg_hyp = annotation(result["segments"])
+    row: dict[str, Any] = {
+        "item": item.name,
+        "group": item.group,
+        "audio_seconds": result["audio_duration"],
+        "ref_speakers": len(item.reference.labels()),
+        "hyp_speakers": len(hyp.labels()),
+        "der0": der_components(item.reference, hyp, item.uem, 0.0),
+        "der25": der_components(item.reference, hyp, item.uem, 0.25),
+        "segments_der25": der_components(item.reference, seg_hyp, item.uem, 0.25),
+        "timings": result["timings"],
+    }
+    if item.utterances:
+        ref_text = " ".join(u[3] for u in sorted(item.utterances, key=lambda u: u[1]))
+        hyp_text = " ".join(s["text"] for s in result["segments"])
+        row["wer"] = wer(ref_text, hyp_text)
+        row["cpwer"] = cpwer(item.utterances, result["segments"])
+        row["attribution"] = word_attribution(item.reference, hyp, result["segments"])
+    return row
+
+
+async def run_pipeline(items: list[datasets.BenchItem], settings: Settings) -> list[dict[str, Any]]:
+    workers = build_workers(settings)
+    t = time.perf_counter()
+    await workers.start()
+    load_seconds = time.perf_counter() - t
+    processor = CallProcessor(workers, settings.max_audio_seconds)
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for item in items:
+            t = time.perf_counter()
+            result = await processor.process(
+                item.audio, Path(tmp) / "audio.npy", JobOptions(), lambda *_: None
+            )
+            row = score(item, result)
+            row["wall_seconds"] = time.perf_counter() - t
+            rows.append(row)
+            print(
+                f"{item.name:24s} {row['audio_seconds']:7.1f}s  DER25={row['der25']['der']:.3f} "
+                f"segDER25={row['segments_der25']['der']:.3f} spk={row['hyp_speakers']}/{row['ref_speakers']}"
+                f"  wall={row['wall_seconds']:.1f}s",
+                flush=True,
+            )
+    workers.shutdown()
+    for row in rows:
+        row["model_load_seconds"] = load_seconds
+    return rows
+
+
+def run_api(items: list[datasets.BenchItem], port: int = 8765) -> dict[str, float]:
+    """Seconds from upload to completed result, per item, through a real server."""
+    env = dict(os.environ, PORT=str(port), HOST="127.0.0.1", LOG_LEVEL="WARNING")
+    with tempfile.TemporaryDirectory() as tmp:
+        env["DATA_DIR"] = tmp
+        server = subprocess.Popen([sys.executable, "main.py"], cwd=ROOT, env=env)
+        base = f"http://127.0.0.1:{port}"
+        try:
+            with httpx.Client(base_url=base, timeout=60) as client:
+                deadline = time.time() + 300
+                while time.time() < deadline:
+                    try:
+                        if client.get("/health").status_code == 200:
+                            break
+                    except httpx.TransportError:
+                        pass
+                    time.sleep(0.5)
+                out = {}
+                for item in items:
+                    t = time.perf_counter()
+                    with open(item.audio, "rb") as f:
+                        job = client.post("/diarize", files={"audio_file": (item.audio.name, f)}).json()
+                    while True:
+                        status = client.get(f"/status/{job['job_id']}").json()
+                        if status["status"] in ("completed", "failed"):
+                            break
+                        time.sleep(0.1)
+                    out[item.name] = time.perf_counter() - t
+                    print(f"API {item.name:24s} {out[item.name]:.1f}s {status['status']}", flush=True)
+                return out
+        finally:
+            server.terminate()
+            server.wait(timeout=60)
+
+
+def run_plain_whisper(items: list[datasets.BenchItem], settings: Settings) -> dict[str, float]:
+    """Bare faster-whisper, batched, same model and threads: the speed floor for ASR."""
+    from faster_whisper import BatchedInferencePipeline, WhisperModel
+
+    from diarize_service.models.registry import resolve_whisper
+
+    spec = resolve_whisper(settings.whisper_model, settings.model_cache_dir, settings.allow_model_download)
+    model = WhisperModel(
+        spec.path,
+        device=settings.device,
+        compute_type=settings.resolved_compute_type,
+        cpu_threads=settings.threads(settings.asr_threads),
+    )
+    pipe = BatchedInferencePipeline(model)
+    out = {}
+    for item in items:
+        t = time.perf_counter()
+        audio = decode(item.audio)
+        segments, _ = pipe.transcribe(audio, batch_size=settings.batch_size)
+        list(segments)
+        out[item.name] = time.perf_counter() - t
+    return out
+
+
+def _sum(rows, key, sub):
+    return sum(r[key][sub] for r in rows if key in r)
+
+
+def aggregate(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    audio = sum(r["audio_seconds"] for r in rows)
+    agg: dict[str, Any] = {"items": len(rows), "audio_seconds": round(audio, 1)}
+    for key in ("der0", "der25", "segments_der25"):
+        total = _sum(rows, key, "total")
+        agg[key] = {
+            part: round(_sum(rows, key, part) / total, 4) if total else math.nan
+            for part in ("miss", "false_alarm", "confusion")
+        }
+        agg[key]["der"] = round(sum(agg[key].values()), 4)
+    for key, rate in (("wer", "wer"), ("cpwer", "cpwer")):
+        ref = _sum(rows, key, "ref_words")
+        agg[rate] = round(_sum(rows, key, "errors") / ref, 4) if ref else None
+    counted = _sum(rows, "attribution", "words_counted")
+    agg["word_attribution"] = (
+        round(sum(r["attribution"]["word_attribution"] * r["attribution"]["words_counted"]
+                  for r in rows if "attribution" in r) / counted, 4) if counted else None
+    )
+    stages: dict[str, float] = {}
+    for r in rows:
+        for stage, seconds in r["timings"].items():
+            stages[stage] = stages.get(stage, 0.0) + seconds
+    agg["rtf"] = {stage: round(seconds / audio, 4) for stage, seconds in sorted(stages.items())}
+    agg["rtf"]["pipeline_wall"] = round(sum(r["wall_seconds"] for r in rows) / audio, 4)
+    agg["speaker_count_correct"] = sum(r["hyp_speakers"] == r["ref_speakers"] for r in rows)
+    if all("api_seconds" in r for r in rows):
+        agg["rtf"]["api_end_to_end"] = round(sum(r["api_seconds"] for r in rows) / audio, 4)
+    if all("plain_whisper_seconds" in r for r in rows):
+        plain = sum(r["plain_whisper_seconds"] for r in rows)
+        agg["rtf"]["plain_faster_whisper"] = round(plain / audio, 4)
+        if all("api_seconds" in r for r in rows):
+            agg["api_vs_plain_whisper"] = round(sum(r["api_seconds"] for r in rows) / plain, 2)
+    return agg
+
+
+def markdown(report: dict[str, Any]) -> str:
+    lines = [
+        f"# Benchmark `{report['label']}`",
+        "",
+        f"{report['machine']}; WHISPER_MODEL={report['settings']['whisper_model']}, "
+        f"DEVICE={report['settings']['device']}; peak RSS (all processes) "
+        f"{report['peak_rss_mb']:.0f} MB; {report['date']}.",
+        "",
+        "| group | files | audio (s) | DER c=0 | DER c=0.25 (miss/FA/conf) | segments DER c=0.25 "
+        "| WER | cpWER | word attr. | spk count ok |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for group, a in report["groups"].items():
+        d = a["der25"]
+
+        def pct(x):
+            return "–" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{100 * x:.1f}%"
+
+        lines.append(
+            f"| {group} | {a['items']} | {a['audio_seconds']} | {pct(a['der0']['der'])} | "
+            f"{pct(d['der'])} ({pct(d['miss'])}/{pct(d['false_alarm'])}/{pct(d['confusion'])}) | "
+            f"{pct(a['segments_der25']['der'])} | {pct(a['wer'])} | {pct(a['cpwer'])} | "
+            f"{pct(a['word_attribution'])} | {a['speaker_count_correct']}/{a['items']} |"
+        )
+    lines += ["", "Real-time factors (seconds of processing per second of audio):", ""]
+    stages = sorted({s for a in report["groups"].values() for s in a["rtf"]})
+    lines.append("| group | " + " | ".join(stages) + " |")
+    lines.append("|---|" + "---|" * len(stages))
+    for group, a in report["groups"].items():
+        lines.append(f"| {group} | " + " | ".join(f"{a['rtf'].get(s, float('nan')):.3f}" for s in stages) + " |")
+    for group, a in report["groups"].items():
+        if "api_vs_plain_whisper" in a:
+            lines.append(f"\n{group}: API end-to-end time = {a['api_vs_plain_whisper']}x plain faster-whisper.")
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--groups", default=",".join(GROUPS))
+    parser.add_argument("--n-calls", type=int, default=4)
+    parser.add_argument("--seed", type=int, default=101)
+    parser.add_argument("--label", default="latest")
+    parser.add_argument("--no-api", action="store_true", help="skip the HTTP end-to-end and plain-ASR runs")
+    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
+    args = parser.parse_args()
+
+    settings = Settings()
+    groups = [g for g in args.groups.split(",") if g]
+    items = load_items(groups, args.n_calls, args.seed)
+    with PeakMemory() as mem:
+        rows = asyncio.run(run_pipeline(items, settings))
+    if not args.no_api:
+        timed = [i for i in items if i.group == "calls_mono"]
+        api = run_api(timed)
+        plain = run_plain_whisper(timed, settings)
+        for row in rows:
+            if row["item"] in api:
+                row["api_seconds"] = api[row["item"]]
+                row["plain_whisper_seconds"] = plain[row["item"]]
+    report = {
+        "label": args.label,
+        "date": time.strftime("%Y-%m-%d %H:%M"),
+        "machine": f"{platform.machine()}, {len(os.sched_getaffinity(0))} cores, "
+        f"{psutil.virtual_memory().total / 2**30:.0f} GiB, {platform.processor() or platform.platform()}",
+        "settings": json.loads(settings.model_dump_json(include={"whisper_model", "device", "batch_size",
+                                                                  "asr_threads", "diarization_threads"})),
+        "peak_rss_mb": mem.peak / 2**20,
+        "groups": {g: aggregate([r for r in rows if r["group"] == g]) for g in groups
+                   if any(r["group"] == g for r in rows)},
+        "rows": rows,
+    }
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / f"{args.label}.json").write_text(json.dumps(report, indent=1, default=float))
+    (args.out / f"{args.label}.md").write_text(markdown(report))
+    print(markdown(report))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,97 @@
+#!/usr/bin/env bash
+# One entry point for people and CI.
+#
+#   ./build.sh run           set up (venv, models) and start the API on :8000
+#   ./build.sh test          set up and run lint + the test suite (CI calls this)
+#   ./build.sh bench         accuracy/speed benchmark -> bench/results/
+#   ./build.sh setup         only create/refresh .venv and prepare the bundled models
+#   ./build.sh lint          ruff
+#   ./build.sh full          docker compose build + up (foreground)
+#   ./build.sh deploy-local  docker compose up -d, wait for /health
+#   ./build.sh deploy-k8s    kubectl apply -f k8s-deployment.yaml
+set -euo pipefail
+
+cd "$(dirname "$0")"
+VENV=${VENV:-.venv}
+PY=${PYTHON:-}
+export PYANNOTE_METRICS_ENABLED=0
+export HF_HUB_DISABLE_TELEMETRY=1
+
+pick_python() {
+  if [[ -n "$PY" ]]; then echo "$PY"; return; fi
+  for candidate in python3.11 python3; do
+    if command -v "$candidate" >/dev/null 2>&1 &&
+       "$candidate" -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else 1)'; then
+      echo "$candidate"; return
+    fi
+  done
+  echo "error: Python 3.11 is required (torch 2.8 / whisperx 3.8 wheels); set PYTHON=/path/to/python3.11" >&2
+  exit 1
+}
+
+# Create the venv and install pinned deps; skipped when nothing changed.
+setup() {
+  local want="$1"  # requirements.txt or requirements-dev.txt
+  local stamp="$VENV/.installed-$(basename "$want" .txt)"
+  local digest
+  digest=$(cat requirements.txt "$want" constraints.txt | sha256sum | cut -d' ' -f1)
+  if [[ ! -x "$VENV/bin/python" ]]; then
+    "$(pick_python)" -m venv "$VENV"
+  fi
+  if [[ ! -f "$stamp" || "$(cat "$stamp")" != "$digest" ]]; then
+    echo ">> installing $want into $VENV (first time: ~8 GB incl. torch, several minutes)"
+    "$VENV/bin/python" -m pip install --quiet --upgrade pip==25.3
+    "$VENV/bin/python" -m pip install --quiet -r "$want" -c constraints.txt
+    echo "$digest" > "$stamp"
+  fi
+  echo ">> preparing bundled models"
+  "$VENV/bin/python" -m diarize_service.models prepare
+}
+
+cmd=${1:-help}
+shift || true
+case "$cmd" in
+  setup)
+    setup requirements.txt
+    ;;
+  run)
+    setup requirements.txt
+    [[ -f .env ]] || echo ">> no .env: using defaults (see .env.example)"
+    exec "$VENV/bin/python" main.py "$@"
+    ;;
+  test)
+    setup requirements-dev.txt
+    "$VENV/bin/ruff" check .
+    exec "$VENV/bin/python" -m pytest "$@"
+    ;;
+  lint)
+    setup requirements-dev.txt
+    "$VENV/bin/ruff" check .
+    "$VENV/bin/ruff" format --check .
+    ;;
+  bench)
+    setup requirements-dev.txt
+    exec "$VENV/bin/python" -m bench.run "$@"
+    ;;
+  full)
+    docker compose build
+    exec docker compose up
+    ;;
+  deploy-local)
+    docker compose up -d --build
+    echo ">> waiting for http://localhost:8000/health"
+    for _ in $(seq 1 120); do
+      if curl -fsS http://localhost:8000/health >/dev/null 2>&1; then echo ">> up"; exit 0; fi
+      sleep 5
+    done
+    echo "service did not become healthy; see: docker compose logs" >&2
+    exit 1
+    ;;
+  deploy-k8s)
+    kubectl apply -f k8s-deployment.yaml
+    kubectl rollout status deployment/diarization-service --timeout=15m
+    ;;
+  help|*)
+    sed -n '2,12p' "$0"
+    ;;
+esac

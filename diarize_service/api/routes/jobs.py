@@ -1,0 +1,128 @@
+"""Job submission and status: ``POST /diarize``, ``GET /status/{job_id}``."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, File, Form, Request, UploadFile
+from pydantic import ValidationError
+
+from ... import metrics
+from ...jobs.models import Job, JobOptions, JobStatus
+from ...pipeline.audio import AudioError, probe
+from ...storage.audio_store import UploadTooLargeError
+from ..deps import AudioDep, RunnerDep, SettingsDep, StoreDep
+from ..errors import ProblemError
+from ..schemas import JobAccepted, JobStatusOut
+
+router = APIRouter(tags=["jobs"])
+
+_PROBLEM = {"content": {"application/problem+json": {}}}
+
+
+def _options(**fields) -> JobOptions:
+    try:
+        return JobOptions(**fields)
+    except ValidationError as exc:
+        detail = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or 'options'}: {e['msg']}" for e in exc.errors()
+        )
+        raise ProblemError(422, "Invalid job options", detail) from exc
+
+
+@router.post(
+    "/diarize",
+    status_code=202,
+    response_model=JobAccepted,
+    responses={
+        413: {"description": "Upload larger than MAX_UPLOAD_MB", **_PROBLEM},
+        415: {"description": "Not a readable audio format", **_PROBLEM},
+        422: {"description": "Empty/silent/too long audio or invalid options", **_PROBLEM},
+        503: {"description": "Queue full; retry after Retry-After seconds", **_PROBLEM},
+    },
+)
+async def submit_diarization(
+    request: Request,
+    settings: SettingsDep,
+    store: StoreDep,
+    audio: AudioDep,
+    runner: RunnerDep,
+    audio_file: Annotated[UploadFile, File(description="MP3, WAV, M4A, FLAC... mono or stereo, any rate.")],
+    num_speakers: Annotated[int | None, Form()] = None,
+    min_speakers: Annotated[int | None, Form()] = None,
+    max_speakers: Annotated[int | None, Form()] = None,
+    language: Annotated[str | None, Form(description="e.g. 'en', 'af'; omit to detect")] = None,
+) -> JobAccepted:
+    """Queue a recording for transcription + diarization; poll ``/status/{job_id}``."""
+    options = _options(
+        num_speakers=num_speakers, min_speakers=min_speakers, max_speakers=max_speakers, language=language
+    )
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > settings.max_upload_bytes + 64 * 1024:
+        raise ProblemError(413, "Upload too large", str(UploadTooLargeError(settings.max_upload_bytes)))
+    if store.count(JobStatus.QUEUED) >= settings.max_queue_size:
+        raise ProblemError(
+            503, "Queue full", "Too many jobs are waiting; retry later.", headers={"Retry-After": "30"}
+        )
+
+    job_id = uuid.uuid4().hex
+    try:
+        path = await asyncio.to_thread(audio.save, job_id, audio_file.file, settings.max_upload_bytes)
+        info = await asyncio.to_thread(probe, path)
+        if info.duration is not None and info.duration > settings.max_audio_seconds:
+            raise ProblemError(
+                422,
+                "Audio too long",
+                f"The recording lasts {info.duration:.0f} s; the limit is {settings.max_audio_seconds:.0f} s.",
+            )
+    except UploadTooLargeError as exc:
+        raise ProblemError(413, "Upload too large", str(exc)) from exc
+    except AudioError as exc:
+        audio.delete(job_id)
+        raise ProblemError(exc.status_code, exc.title, str(exc)) from exc
+    except BaseException:
+        audio.delete(job_id)
+        raise
+
+    store.add(
+        Job(
+            id=job_id,
+            status=JobStatus.QUEUED,
+            created_at=time.time(),
+            options=options,
+            filename=(audio_file.filename or "upload")[:255],
+            audio_path=str(path),
+        )
+    )
+    metrics.JOBS_SUBMITTED.inc()
+    runner.notify()
+    return JobAccepted(job_id=job_id)
+
+
+@router.get(
+    "/status/{job_id}",
+    response_model=JobStatusOut,
+    responses={404: {"description": "No such job", **_PROBLEM}},
+)
+async def job_status(job_id: str, store: StoreDep) -> JobStatusOut:
+    """Status, progress (0..1) and, once completed, the result."""
+    job = store.get(job_id)
+    if job is None:
+        raise ProblemError(404, "Job not found", f"No job with id '{job_id}'.")
+    return JobStatusOut(
+        job_id=job.id,
+        status=job.status,
+        progress=round(job.progress, 3),
+        stage=job.stage,
+        filename=job.filename,
+        options=job.options,
+        created_at=job.created_at,
+        started_at=job.started_at,
+        finished_at=job.finished_at,
+        attempts=job.attempts,
+        error=job.error,
+        result=job.result,
+    )

@@ -1,0 +1,82 @@
+"""Response schemas (they document the API in /docs and the OpenAPI file)."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+from ..jobs.models import JobOptions, JobStatus
+
+
+class JobAccepted(BaseModel):
+    job_id: str
+    status: JobStatus = JobStatus.QUEUED
+
+
+class WordOut(BaseModel):
+    start: float
+    end: float
+    word: str
+    probability: float
+    speaker: str
+
+
+class SegmentOut(BaseModel):
+    start: float = Field(description="First word's start, seconds.")
+    end: float = Field(description="Last word's end, seconds.")
+    speaker: str = Field(description="Speaker_01, Speaker_02... in order of first appearance.")
+    text: str
+    words: list[WordOut]
+
+
+class SpeakerStats(BaseModel):
+    total_duration: float = Field(description="Seconds of this speaker's segments.")
+    percentage: float = Field(description="Share of all speakers' talk time, percent.")
+    segment_count: int
+    word_count: int
+
+
+class SpeakerTurnOut(BaseModel):
+    start: float
+    end: float
+    speaker: str
+
+
+class DiarizationResult(BaseModel):
+    transcript: str = Field(description="One line per segment: 'Speaker_01 [0.00s - 5.23s]: text'.")
+    speakers: dict[str, SpeakerStats]
+    segments: list[SegmentOut]
+    total_speakers: int
+    audio_duration: float
+    processing_time: float
+    language: str
+    language_probability: float
+    models: dict[str, str]
+    diarization: list[SpeakerTurnOut] = Field(
+        description="Raw speaker turns from the diarizer (may overlap), same speaker names."
+    )
+    timings: dict[str, float] = Field(description="Seconds per pipeline stage.")
+
+
+class JobStatusOut(BaseModel):
+    job_id: str
+    status: JobStatus
+    progress: float = Field(ge=0, le=1)
+    stage: str | None = None
+    filename: str
+    options: JobOptions
+    created_at: float
+    started_at: float | None = None
+    finished_at: float | None = None
+    attempts: int
+    error: str | None = None
+    result: DiarizationResult | None = None
+
+
+class HealthOut(BaseModel):
+    status: str = Field(description="'ok' when models are loaded and jobs can run, else 'starting'.")
+    models_loaded: bool
+    device: str
+    models: dict[str, str]
+    queue_depth: int
+    jobs_running: int
+    max_concurrent_jobs: int

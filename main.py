@@ -1,0 +1,18 @@
+"""Entry point: ``python main.py`` (or ``uvicorn main:app``) starts the API."""
+
+import uvicorn
+
+from diarize_service.app import create_app
+from diarize_service.config import Settings
+
+app = create_app()
+
+if __name__ == "__main__":
+    settings = Settings()
+    uvicorn.run(
+        "main:app",
+        host=settings.host,
+        port=settings.port,
+        workers=settings.api_workers,
+        timeout_graceful_shutdown=int(settings.shutdown_grace_seconds),
+    )

@@ -1,0 +1,83 @@
+"""API tests against the real app with a fake processor (no models, fast)."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from diarize_service.app import create_app
+from diarize_service.config import Settings
+from diarize_service.jobs.models import JobOptions
+from diarize_service.pipeline.asr import AsrResult, Word
+from diarize_service.pipeline.assign import Turn
+from diarize_service.pipeline.audio import SAMPLE_RATE, decode
+from diarize_service.pipeline.diarization import SpeakerTurn
+from diarize_service.pipeline.result import build_result
+
+
+class FakeProcessor:
+    """Decodes for real (so bad audio fails for real) but invents the transcript."""
+
+    def __init__(self) -> None:
+        self.fail: Exception | None = None
+        self.gate = threading.Event()
+        self.gate.set()
+        self.running = 0
+        self.max_running = 0
+        self.options: list[JobOptions] = []
+
+    async def process(self, audio_path: Path, decoded_path: Path, options: JobOptions, report):
+        self.running += 1
+        self.max_running = max(self.max_running, self.running)
+        try:
+            self.options.append(options)
+            audio = await asyncio.to_thread(decode, audio_path)
+            report(0.5, "fake")
+            await asyncio.to_thread(self.gate.wait, 30)
+            if self.fail:
+                raise self.fail
+            words = [Word(0.1, 0.5, " Hello", 1.0, "A"), Word(0.6, 1.0, " there.", 1.0, "B")]
+            return build_result(
+                asr=AsrResult("en", 1.0, []),
+                turns=[Turn("A", words[:1]), Turn("B", words[1:])],
+                names={"A": "Speaker_01", "B": "Speaker_02"},
+                diarization=[SpeakerTurn(0.1, 0.5, "A"), SpeakerTurn(0.6, 1.0, "B")],
+                audio_duration=audio.size / SAMPLE_RATE,
+                processing_time=0.01,
+                models={"asr": "fake", "diarization": "fake"},
+                stage_seconds={},
+            )
+        finally:
+            self.running -= 1
+
+
+@pytest.fixture
+def processor() -> FakeProcessor:
+    return FakeProcessor()
+
+
+@pytest.fixture
+def settings(tmp_path) -> Settings:
+    return Settings(_env_file=None, data_dir=tmp_path / "data", max_concurrent_jobs=1, heartbeat_seconds=0.5)
+
+
+@pytest.fixture
+def client(settings, processor):
+    app = create_app(settings, processor=processor)
+    with TestClient(app) as c:
+        yield c
+
+
+def wait_for(client: TestClient, job_id: str, timeout: float = 30.0) -> dict:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        body = client.get(f"/status/{job_id}").json()
+        if body["status"] in ("completed", "failed"):
+            return body
+        time.sleep(0.05)
+    raise AssertionError(f"job {job_id} did not finish: {body}")

@@ -1,0 +1,199 @@
+"""HTTP behaviour of /diarize, /status and /health, including every bad input."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from tests.audio_files import corrupt_copy, encode, video_without_audio
+
+from .conftest import wait_for
+
+PROBLEM = "application/problem+json"
+
+
+def submit(client, path, **fields):
+    with open(path, "rb") as fh:
+        return client.post("/diarize", files={"audio_file": (path.name, fh)}, data=fields)
+
+
+def assert_problem(response, status, text):
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith(PROBLEM)
+    body = response.json()
+    assert body["status"] == status and body["title"] and text.lower() in body["detail"].lower()
+
+
+def test_health(client):
+    body = client.get("/health").json()
+    assert body["status"] == "ok" and body["models_loaded"] is True
+    assert body["device"] == "cpu" and body["queue_depth"] == 0 and body["jobs_running"] == 0
+
+
+def test_submit_then_poll_until_completed(client, sample_wav):
+    response = submit(client, sample_wav, num_speakers="2", language="en")
+    assert response.status_code == 202
+    body = response.json()
+    assert body["status"] == "queued" and len(body["job_id"]) == 32
+    done = wait_for(client, body["job_id"])
+    assert done["status"] == "completed" and done["progress"] == 1.0 and done["error"] is None
+    result = done["result"]
+    assert result["transcript"].splitlines()[0] == "Speaker_01 [0.10s - 0.50s]: Hello"
+    assert result["audio_duration"] == pytest.approx(30.0, abs=0.05)
+    assert set(result["speakers"]["Speaker_01"]) == {"total_duration", "percentage", "segment_count", "word_count"}
+    assert done["options"]["num_speakers"] == 2 and done["options"]["language"] == "en"
+
+
+def test_uploaded_audio_is_deleted_after_processing(client, settings, sample_wav):
+    job_id = submit(client, sample_wav).json()["job_id"]
+    wait_for(client, job_id)
+    assert not (settings.audio_dir / job_id).exists()
+
+
+@pytest.mark.parametrize("fmt", ["mp3", "m4a", "flac", "wav"])
+def test_every_format_is_accepted(client, tmp_path, sample_wav, fmt):
+    path = encode(sample_wav, tmp_path / f"call.{fmt}", sample_rate=8000)
+    done = wait_for(client, submit(client, path).json()["job_id"])
+    assert done["status"] == "completed"
+    assert done["result"]["audio_duration"] == pytest.approx(30.0, abs=0.2)
+
+
+def test_empty_file_is_422(client, tmp_path):
+    empty = tmp_path / "empty.wav"
+    empty.write_bytes(b"")
+    assert_problem(submit(client, empty), 422, "empty")
+
+
+def test_text_file_is_415(client, tmp_path):
+    text = tmp_path / "notes.mp3"
+    text.write_text("this is not audio, whatever the extension says\n" * 50)
+    assert_problem(submit(client, text), 415, "not a readable audio format")
+
+
+def test_random_bytes_are_415(client, tmp_path, sample_wav):
+    garbage = tmp_path / "garbage.m4a"
+    garbage.write_bytes(bytes(range(256)) * 64)
+    assert_problem(submit(client, garbage), 415, "audio")
+
+
+def test_video_without_audio_stream_is_422(client, tmp_path):
+    assert_problem(submit(client, video_without_audio(tmp_path / "clip.mp4")), 422, "without an audio stream")
+
+
+def test_corrupt_payload_behind_valid_header_fails_the_job_or_is_rejected(client, tmp_path, sample_wav):
+    mp3 = encode(sample_wav, tmp_path / "call.mp3")
+    response = submit(client, corrupt_copy(mp3, tmp_path / "corrupt.mp3"))
+    if response.status_code == 202:  # probe passed: decoding must fail the job with a reason
+        done = wait_for(client, response.json()["job_id"])
+        assert done["status"] in ("failed", "completed")
+        if done["status"] == "failed":
+            assert done["error"]
+    else:
+        assert_problem(response, response.status_code, "")
+        assert response.status_code in (415, 422)
+
+
+def test_missing_file_field_is_422(client):
+    assert_problem(client.post("/diarize", data={"language": "en"}), 422, "audio_file")
+
+
+@pytest.mark.parametrize(
+    ("fields", "text"),
+    [
+        ({"min_speakers": "3", "max_speakers": "2"}, "min_speakers"),
+        ({"num_speakers": "0"}, "num_speakers"),
+        ({"num_speakers": "two"}, "num_speakers"),
+        ({"language": "klingon"}, "language"),
+        ({"num_speakers": "5", "max_speakers": "3"}, "num_speakers"),
+    ],
+)
+def test_invalid_options_are_422(client, sample_wav, fields, text):
+    assert_problem(submit(client, sample_wav, **fields), 422, text)
+
+
+def test_unknown_job_is_404(client):
+    assert_problem(client.get("/status/does-not-exist"), 404, "does-not-exist")
+
+
+def test_unknown_route_is_problem_json(client):
+    assert_problem(client.get("/nope"), 404, "not found")
+
+
+def test_failing_pipeline_fails_the_job_and_the_service_keeps_serving(client, processor, sample_wav):
+    processor.fail = RuntimeError("model exploded")
+    failed = wait_for(client, submit(client, sample_wav).json()["job_id"])
+    assert failed["status"] == "failed" and "model exploded" in failed["error"]
+    processor.fail = None
+    assert wait_for(client, submit(client, sample_wav).json()["job_id"])["status"] == "completed"
+    assert client.get("/health").status_code == 200
+
+
+def test_oversize_upload_is_413_and_leaves_nothing_behind(settings, processor, sample_wav):
+    from fastapi.testclient import TestClient
+
+    from diarize_service.app import create_app
+
+    settings.max_upload_mb = 0.1
+    with TestClient(create_app(settings, processor=processor)) as client:
+        assert_problem(submit(client, sample_wav), 413, "limit")
+    assert not any(settings.audio_dir.iterdir())
+
+
+def test_too_long_audio_is_422(settings, processor, sample_wav):
+    from fastapi.testclient import TestClient
+
+    from diarize_service.app import create_app
+
+    settings.max_audio_seconds = 10
+    with TestClient(create_app(settings, processor=processor)) as client:
+        assert_problem(submit(client, sample_wav), 422, "limit")
+
+
+def test_at_most_max_concurrent_jobs_run_and_the_rest_wait(client, processor, sample_wav):
+    processor.gate.clear()
+    ids = [submit(client, sample_wav).json()["job_id"] for _ in range(3)]
+    deadline = time.monotonic() + 10
+    while processor.running < 1 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    statuses = [client.get(f"/status/{i}").json()["status"] for i in ids]
+    assert statuses.count("processing") == 1 and statuses.count("queued") == 2
+    health = client.get("/health").json()
+    assert health["queue_depth"] == 2 and health["jobs_running"] == 1
+    processor.gate.set()
+    assert all(wait_for(client, i)["status"] == "completed" for i in ids)
+    assert processor.max_running == 1
+
+
+def test_queue_full_is_503_with_retry_after(settings, processor, sample_wav):
+    from fastapi.testclient import TestClient
+
+    from diarize_service.app import create_app
+
+    settings.max_queue_size = 1
+    processor.gate.clear()
+    with TestClient(create_app(settings, processor=processor)) as client:
+        first = submit(client, sample_wav).json()["job_id"]
+        while client.get(f"/status/{first}").json()["status"] != "processing":
+            time.sleep(0.02)
+        assert submit(client, sample_wav).status_code == 202  # queued
+        response = submit(client, sample_wav)
+        assert_problem(response, 503, "retry")
+        assert response.headers["retry-after"] == "30"
+        threading.Timer(0.1, processor.gate.set).start()
+
+
+def test_progress_is_reported_while_processing(client, processor, sample_wav):
+    processor.gate.clear()
+    job_id = submit(client, sample_wav).json()["job_id"]
+    deadline = time.monotonic() + 10
+    body = {}
+    while time.monotonic() < deadline:
+        body = client.get(f"/status/{job_id}").json()
+        if body["progress"] == 0.5:
+            break
+        time.sleep(0.02)
+    assert body["status"] == "processing" and body["stage"] == "fake"
+    processor.gate.set()
+    assert wait_for(client, job_id)["progress"] == 1.0

@@ -1,0 +1,70 @@
+"""Make test inputs from real recordings: other formats, corrupt and non-audio files."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+
+from diarize_service.pipeline.audio import decode
+
+FORMATS = {  # extension -> (container format, codec)
+    "mp3": ("mp3", "libmp3lame"),
+    "m4a": ("ipod", "aac"),
+    "flac": ("flac", "flac"),
+    "wav": ("wav", "pcm_s16le"),
+}
+
+
+def encode(source: Path, target: Path, sample_rate: int | None = None, channels: int = 1) -> Path:
+    """Re-encode *source* into *target*'s format (by extension) with PyAV."""
+    container_format, codec = FORMATS[target.suffix.lstrip(".")]
+    rate = sample_rate or 16_000
+    audio = decode(source, sample_rate=rate)
+    if channels == 2:
+        audio = np.stack([audio, audio * 0.5])
+    else:
+        audio = audio[None]
+    layout = "stereo" if channels == 2 else "mono"
+    with av.open(str(target), mode="w", format=container_format) as out:
+        stream = out.add_stream(codec, rate=rate, layout=layout)
+        fmt = stream.codec_context.codec.audio_formats[0].name
+        frame_size = stream.codec_context.frame_size or 1024
+        resampler = av.AudioResampler(format=fmt, layout=layout, rate=rate)
+        for start in range(0, audio.shape[1], frame_size):
+            chunk = np.ascontiguousarray(audio[:, start : start + frame_size], dtype=np.float32)
+            frame = av.AudioFrame.from_ndarray(chunk.reshape(1, -1) if channels == 1 else chunk.T.reshape(1, -1),
+                                               format="flt", layout=layout)
+            frame.sample_rate = rate
+            frame.pts = start
+            frame.time_base = Fraction(1, rate)
+            for resampled in resampler.resample(frame):
+                for packet in stream.encode(resampled):
+                    out.mux(packet)
+        for packet in stream.encode(None):
+            out.mux(packet)
+    return target
+
+
+def video_without_audio(target: Path) -> Path:
+    """A real MP4 file that holds only a (tiny) video stream."""
+    with av.open(str(target), mode="w") as out:
+        stream = out.add_stream("mpeg4", rate=5)
+        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
+        for i in range(5):
+            frame = av.VideoFrame.from_ndarray(np.full((48, 64, 3), i * 40, dtype=np.uint8), format="rgb24")
+            for packet in stream.encode(frame):
+                out.mux(packet)
+        for packet in stream.encode(None):
+            out.mux(packet)
+    return target
+
+
+def corrupt_copy(source: Path, target: Path) -> Path:
+    """Keep the first bytes (a valid-looking header) and replace the rest with noise."""
+    data = source.read_bytes()
+    rng = np.random.default_rng(0)
+    target.write_bytes(data[:64] + rng.integers(0, 256, size=4096, dtype=np.uint8).tobytes())
+    return target

@@ -1,0 +1,128 @@
+"""The whole service as a newcomer runs it: a real server process, real models, test_client.py."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+pytestmark = pytest.mark.models
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    def __init__(self, data_dir: Path, **env: str) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.env = dict(os.environ, HOST="127.0.0.1", PORT=str(self.port), DATA_DIR=str(data_dir),
+                        MODEL_CACHE_DIR=str(ROOT / "var" / "models"), **env)
+        self.log = data_dir.parent / f"server-{self.port}.log"
+        self.proc: subprocess.Popen | None = None
+
+    def start(self, timeout: float = 180) -> Server:
+        self.proc = subprocess.Popen([sys.executable, "main.py"], cwd=ROOT, env=self.env,
+                                     stdout=self.log.open("ab"), stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            assert self.proc.poll() is None, f"server exited: {self.log.read_text()[-3000:]}"
+            try:
+                if httpx.get(f"{self.url}/health", timeout=2).status_code == 200:
+                    return self
+            except httpx.TransportError:
+                pass
+            time.sleep(0.5)
+        raise AssertionError(f"server not healthy in {timeout} s: {self.log.read_text()[-3000:]}")
+
+    def kill(self, sig: int = signal.SIGKILL) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            self.proc.wait(timeout=90)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    srv = Server(tmp_path_factory.mktemp("srv") / "data", WHISPER_MODEL="tiny.en").start()
+    yield srv
+    srv.kill(signal.SIGTERM)
+
+
+def run_client(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "test_client.py", *args], cwd=ROOT, capture_output=True,
+                          text=True, timeout=600)
+
+
+def test_client_gets_a_two_speaker_transcript(server, sample_wav, tmp_path):
+    out = tmp_path / "results.json"
+    proc = run_client("--audio", str(sample_wav), "--output", str(out), "--server", server.url)
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads(out.read_text())
+    assert result["total_speakers"] == 2
+    assert result["models"] == {"asr": "tiny.en", "diarization": "pyannote-segmentation-3.0+campplus"}
+    assert "Speaker_01 [" in proc.stdout and "chicago" in proc.stdout.lower()
+    health = httpx.get(f"{server.url}/health").json()
+    assert health["models_loaded"] and health["models"]["asr"] == "tiny.en"
+
+
+def test_client_reports_rejections_and_exits_non_zero(server, tmp_path):
+    bogus = tmp_path / "notes.wav"
+    bogus.write_text("not audio")
+    proc = run_client("--audio", str(bogus), "--output", str(tmp_path / "r.json"), "--server", server.url)
+    assert proc.returncode == 1
+    assert "415" in proc.stderr and "not a readable audio format" in proc.stderr
+    assert not (tmp_path / "r.json").exists()
+
+
+def test_client_reports_an_unreachable_server(tmp_path, sample_wav):
+    proc = run_client("--audio", str(sample_wav), "--server", f"http://127.0.0.1:{free_port()}")
+    assert proc.returncode == 1 and "cannot reach" in proc.stderr
+
+
+def test_metrics_endpoint(server):
+    body = httpx.get(f"{server.url}/metrics").text
+    assert "diarize_jobs_submitted_total" in body
+
+
+def test_accepted_job_survives_kill_9_and_completes_after_restart(tmp_path, sample_wav):
+    data = tmp_path / "data"
+    first = Server(data, WHISPER_MODEL="tiny.en", HEARTBEAT_SECONDS="1").start()
+    with sample_wav.open("rb") as fh:
+        job_id = httpx.post(f"{first.url}/diarize", files={"audio_file": ("s.wav", fh)}).json()["job_id"]
+    deadline = time.monotonic() + 60
+    while httpx.get(f"{first.url}/status/{job_id}").json()["status"] != "processing":
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    first.kill(signal.SIGKILL)
+    for child in _orphans(first):
+        child.kill()
+    second = Server(data, WHISPER_MODEL="tiny.en", HEARTBEAT_SECONDS="1").start()
+    try:
+        deadline = time.monotonic() + 180
+        while (status := httpx.get(f"{second.url}/status/{job_id}").json())["status"] != "completed":
+            assert status["status"] != "failed", status
+            assert time.monotonic() < deadline, status
+            time.sleep(0.2)
+        assert status["attempts"] == 2 and status["result"]["total_speakers"] == 2
+    finally:
+        second.kill(signal.SIGTERM)
+
+
+def _orphans(server: Server):
+    """Worker processes left behind by a SIGKILLed server (they would otherwise linger)."""
+    import psutil
+
+    return [p for p in psutil.process_iter(["environ"])
+            if (p.info.get("environ") or {}).get("PORT") == str(server.port) and p.pid != os.getpid()]

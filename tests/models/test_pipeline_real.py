@@ -1,0 +1,104 @@
+"""The real pipeline (faster-whisper base + pyannote seg-3.0 + CAM++) on real recordings."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+from pyannote.core import Annotation, Segment
+from pyannote.database.util import load_rttm
+from pyannote.metrics.diarization import DiarizationErrorRate
+
+from tests.audio_files import encode
+
+pytestmark = pytest.mark.models
+
+
+def as_annotation(turns) -> Annotation:
+    ann = Annotation()
+    for t in turns:
+        ann[Segment(t["start"], t["end"])] = t["speaker"]
+    return ann
+
+
+def der(reference: Annotation, turns, collar: float = 0.25) -> float:
+    return DiarizationErrorRate(collar=collar)(reference, as_annotation(turns))
+
+
+@pytest.fixture(scope="module")
+def sample_result(pipeline, sample_wav):
+    return pipeline(sample_wav)
+
+
+def test_sample_two_speakers_low_der(sample_result, sample_rttm):
+    reference = next(iter(load_rttm(sample_rttm).values()))
+    assert sample_result["total_speakers"] == 2
+    assert set(sample_result["speakers"]) == {"Speaker_01", "Speaker_02"}
+    diarizer_der = der(reference, sample_result["diarization"])
+    segments_der = der(reference, sample_result["segments"])
+    print(f"\nsample.wav DER@0.25: diarizer {diarizer_der:.3f}, transcript segments {segments_der:.3f}")
+    assert diarizer_der < 0.10
+    assert segments_der < 0.25  # segments alone are a usable diarization
+
+
+def test_sample_transcript_has_the_expected_words(sample_result):
+    text = sample_result["transcript"].lower()
+    for phrase in ("hello", "new jersey", "chicago", "texas", "yankee"):
+        assert phrase in text
+    assert sample_result["language"] == "en"
+    for line in sample_result["transcript"].splitlines():
+        assert re.fullmatch(r"Speaker_0[12] \[\d+\.\d\ds - \d+\.\d\ds\]: .+", line), line
+
+
+def test_sample_segments_are_speaker_turns_made_of_words(sample_result):
+    segments = sample_result["segments"]
+    assert len(segments) >= 4  # the 30 s call has many turns, not one ASR blob
+    for seg in segments:
+        assert seg["words"] and seg["start"] == seg["words"][0]["start"] and seg["end"] == seg["words"][-1]["end"]
+        assert {w["speaker"] for w in seg["words"]} == {seg["speaker"]}
+    starts = [s["start"] for s in segments]
+    assert starts == sorted(starts)
+    assert segments[0]["speaker"] == "Speaker_01"
+
+
+def test_sample_statistics_are_consistent(sample_result):
+    speakers = sample_result["speakers"]
+    assert sum(s["percentage"] for s in speakers.values()) == pytest.approx(100, abs=0.05)
+    assert sum(s["word_count"] for s in speakers.values()) == sum(len(s["words"]) for s in sample_result["segments"])
+    assert all(s["total_duration"] > 3 for s in speakers.values())  # both parties talk a lot
+    assert sample_result["audio_duration"] == pytest.approx(30.0, abs=0.05)
+
+
+def test_progress_advances_through_every_stage(pipeline, sample_result):
+    values = [p for p, _ in pipeline.progress]
+    assert values == sorted(values) and len(values) >= 4 and values[-1] < 1.0
+
+
+def test_simulated_telephone_call(pipeline, simulated_call):
+    meta = json.loads((simulated_call / "index.json").read_text())["calls"][0]
+    cid = meta["call_id"]
+    reference = next(iter(load_rttm(simulated_call / f"{cid}.rttm").values()))
+    result = pipeline(simulated_call / f"{cid}.wav")
+    diarizer_der = der(reference, result["diarization"])
+    print(f"\nsimulated call {cid} ({meta['duration']:.0f} s, 8 kHz): DER@0.25 {diarizer_der:.3f}, "
+          f"segments DER@0.25 {der(reference, result['segments']):.3f}, speakers {result['total_speakers']}")
+    assert result["total_speakers"] == meta["n_speakers"] == 2
+    assert diarizer_der < 0.25
+
+
+@pytest.mark.parametrize("fmt", ["mp3", "m4a", "flac"])
+def test_compressed_8khz_formats(pipeline, sample_wav, tmp_path, fmt):
+    result = pipeline(encode(sample_wav, tmp_path / f"call.{fmt}", sample_rate=8000))
+    assert result["total_speakers"] == 2
+    assert "chicago" in result["transcript"].lower()
+
+
+def test_stereo_recording_is_downmixed(pipeline, stereo_wav):
+    result = pipeline(stereo_wav)
+    assert result["audio_duration"] == pytest.approx(5.0, abs=0.5)
+    assert result["segments"] and result["total_speakers"] >= 1
+
+
+def test_num_speakers_hint_is_honoured(pipeline, sample_wav):
+    assert pipeline(sample_wav, num_speakers=1)["total_speakers"] == 1
