@@ -21,7 +21,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-console = Console(stderr=True)
+console = Console(stderr=True, soft_wrap=True)
 
 
 class ClientError(Exception):
@@ -72,20 +72,29 @@ def wait(client: httpx.Client, job_id: str, timeout: float, interval: float) -> 
 
 
 def show(result: dict) -> None:
-    out = Console()
+    out = Console(soft_wrap=True)
     out.print(result["transcript"], markup=False, highlight=False)
-    table = Table(title=f"{result['total_speakers']} speakers, {result['audio_duration']:.1f} s audio, "
-                  f"processed in {result['processing_time']:.1f} s, language {result['language']}")
+    table = Table(
+        title=f"{result['total_speakers']} speakers, {result['audio_duration']:.1f} s audio, "
+        f"processed in {result['processing_time']:.1f} s, language {result['language']}"
+    )
     for column in ("speaker", "talk time (s)", "%", "segments", "words"):
         table.add_column(column)
     for name, s in result["speakers"].items():
-        table.add_row(name, f"{s['total_duration']:.1f}", f"{s['percentage']:.1f}",
-                      str(s["segment_count"]), str(s["word_count"]))
+        table.add_row(
+            name,
+            f"{s['total_duration']:.1f}",
+            f"{s['percentage']:.1f}",
+            str(s["segment_count"]),
+            str(s["word_count"]),
+        )
     out.print(table)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--audio", type=Path, required=True, help="MP3, WAV, M4A or FLAC file")
     parser.add_argument("--output", type=Path, default=Path("results.json"), help="where to write the JSON")
     parser.add_argument("--server", default="http://localhost:8000")

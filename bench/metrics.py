@@ -49,13 +49,17 @@ def wer(reference_text: str, hypothesis_text: str) -> dict[str, float]:
     return {"wer": errors / len(ref.split()), "ref_words": len(ref.split()), "errors": errors}
 
 
-def cpwer(utterances: list[tuple[str, float, float, str]], segments: list[dict[str, Any]]) -> dict[str, float]:
+def cpwer(
+    utterances: list[tuple[str, float, float, str]], segments: list[dict[str, Any]]
+) -> dict[str, float]:
     ref: dict[str, str] = {}
     for spk, _, _, text in sorted(utterances, key=lambda u: u[1]):
         ref[spk] = (ref.get(spk, "") + " " + " ".join(normalized_words(text))).strip()
     hyp: dict[str, str] = {}
     for seg in segments:
-        hyp[seg["speaker"]] = (hyp.get(seg["speaker"], "") + " " + " ".join(normalized_words(seg["text"]))).strip()
+        hyp[seg["speaker"]] = (
+            hyp.get(seg["speaker"], "") + " " + " ".join(normalized_words(seg["text"]))
+        ).strip()
     if not ref:
         return {"cpwer": float("nan"), "ref_words": 0, "errors": 0}
     er = cp_word_error_rate(ref, hyp or {"none": ""})

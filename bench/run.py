@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import math
 import os
@@ -40,7 +41,7 @@ from diarize_service.pipeline.audio import decode
 from diarize_service.pipeline.processor import CallProcessor
 
 from . import datasets
-from .metrics import annotation, cpwer, der_components, word_attribution, wer
+from .metrics import annotation, cpwer, der_components, wer, word_attribution
 
 ROOT = Path(__file__).resolve().parent.parent
 GROUPS = ("sample", "ami", "calls_mono", "calls_stereo")
@@ -59,10 +60,8 @@ class PeakMemory:
         while not self._stop.is_set():
             total = 0
             for p in [me, *me.children(recursive=True)]:
-                try:
+                with contextlib.suppress(psutil.Error):
                     total += p.memory_info().rss
-                except psutil.Error:
-                    pass
             self.peak = max(self.peak, total)
             self._stop.wait(interval)
 
@@ -219,8 +218,17 @@ def aggregate(rows: list[dict[str, Any]]) -> dict[str, Any]:
         agg[rate] = round(_sum(rows, key, "errors") / ref, 4) if ref else None
     counted = _sum(rows, "attribution", "words_counted")
     agg["word_attribution"] = (
-        round(sum(r["attribution"]["word_attribution"] * r["attribution"]["words_counted"]
-                  for r in rows if "attribution" in r) / counted, 4) if counted else None
+        round(
+            sum(
+                r["attribution"]["word_attribution"] * r["attribution"]["words_counted"]
+                for r in rows
+                if "attribution" in r
+            )
+            / counted,
+            4,
+        )
+        if counted
+        else None
     )
     stages: dict[str, float] = {}
     for r in rows:
@@ -268,15 +276,21 @@ def markdown(report: dict[str, Any]) -> str:
     lines.append("| group | " + " | ".join(stages) + " |")
     lines.append("|---|" + "---|" * len(stages))
     for group, a in report["groups"].items():
-        lines.append(f"| {group} | " + " | ".join(f"{a['rtf'].get(s, float('nan')):.3f}" for s in stages) + " |")
+        lines.append(
+            f"| {group} | " + " | ".join(f"{a['rtf'].get(s, float('nan')):.3f}" for s in stages) + " |"
+        )
     for group, a in report["groups"].items():
         if "api_vs_plain_whisper" in a:
-            lines.append(f"\n{group}: API end-to-end time = {a['api_vs_plain_whisper']}x plain faster-whisper.")
+            lines.append(
+                f"\n{group}: API end-to-end time = {a['api_vs_plain_whisper']}x plain faster-whisper."
+            )
     return "\n".join(lines) + "\n"
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--groups", default=",".join(GROUPS))
     parser.add_argument("--n-calls", type=int, default=4)
     parser.add_argument("--seed", type=int, default=101)
@@ -303,11 +317,17 @@ def main() -> None:
         "date": time.strftime("%Y-%m-%d %H:%M"),
         "machine": f"{platform.machine()}, {len(os.sched_getaffinity(0))} cores, "
         f"{psutil.virtual_memory().total / 2**30:.0f} GiB, {platform.processor() or platform.platform()}",
-        "settings": json.loads(settings.model_dump_json(include={"whisper_model", "device", "batch_size",
-                                                                  "asr_threads", "diarization_threads"})),
+        "settings": json.loads(
+            settings.model_dump_json(
+                include={"whisper_model", "device", "batch_size", "asr_threads", "diarization_threads"}
+            )
+        ),
         "peak_rss_mb": mem.peak / 2**20,
-        "groups": {g: aggregate([r for r in rows if r["group"] == g]) for g in groups
-                   if any(r["group"] == g for r in rows)},
+        "groups": {
+            g: aggregate([r for r in rows if r["group"] == g])
+            for g in groups
+            if any(r["group"] == g for r in rows)
+        },
         "rows": rows,
     }
     args.out.mkdir(parents=True, exist_ok=True)

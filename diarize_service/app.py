@@ -53,13 +53,13 @@ def build_workers(settings: Settings) -> StageWorkers:
             threads=settings.threads(settings.diarization_threads),
             token=settings.huggingface_token,
             embedding_batch_size=settings.embedding_batch_size,
+            segmentation_step=settings.segmentation_step,
+            clustering_threshold=settings.clustering_threshold,
         ),
     )
 
 
-def create_app(
-    settings: Settings | None = None, processor: Processor | None = None
-) -> FastAPI:
+def create_app(settings: Settings | None = None, processor: Processor | None = None) -> FastAPI:
     """Build the app.  Pass *processor* to run jobs without models (API tests)."""
     settings = settings or Settings()
     configure_logging(settings.log_level, settings.log_json)

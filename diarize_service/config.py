@@ -55,6 +55,20 @@ class Settings(BaseSettings):
     asr_threads: int = Field(0, ge=0, description="CPU threads for CTranslate2 (0 = all cores).")
     diarization_threads: int = Field(0, ge=0, description="CPU threads for torch (0 = all cores).")
     embedding_batch_size: int = Field(16, ge=1, description="Speaker-embedding batch size.")
+    segmentation_step: float = Field(
+        0.1,
+        gt=0,
+        le=1,
+        description="Hop of the 10 s diarization window as a fraction of it (0.1 = 1 s, pyannote's "
+        "default). Larger is faster: embeddings are computed per window.",
+    )
+    clustering_threshold: float = Field(
+        0.6,
+        gt=0,
+        lt=2,
+        description="Agglomerative clustering threshold (distance between L2-normalised CAM++ "
+        "embeddings). Lower finds more speakers. Tuned on dev calls; see bench/tune_clustering.py.",
+    )
 
     # --- service ----------------------------------------------------------------
     host: str = Field("0.0.0.0", description="Bind address for `./build.sh run` / main.py.")
@@ -106,3 +120,28 @@ class Settings(BaseSettings):
     def threads(self, requested: int) -> int:
         """Resolve a thread setting: 0 means every core this process may use."""
         return requested or len(os.sched_getaffinity(0))
+
+
+def render_env_example() -> str:
+    """The text of ``.env.example``: every setting, its description and default.
+
+    ``python -m diarize_service.config > .env.example`` regenerates it; a test
+    keeps the committed file in sync with this class.
+    """
+    lines = [
+        "# Copy to .env and edit. Every setting of the service, with its default.",
+        "# Names are case-insensitive environment variables; .env is read at start-up.",
+        "",
+    ]
+    for name, field in Settings.model_fields.items():
+        default = field.default
+        if default is None:
+            default = ""
+        elif isinstance(default, bool):
+            default = str(default).lower()
+        lines += [f"# {field.description}", f"{name.upper()}={default}", ""]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    print(render_env_example())

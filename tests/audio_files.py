@@ -23,10 +23,7 @@ def encode(source: Path, target: Path, sample_rate: int | None = None, channels:
     container_format, codec = FORMATS[target.suffix.lstrip(".")]
     rate = sample_rate or 16_000
     audio = decode(source, sample_rate=rate)
-    if channels == 2:
-        audio = np.stack([audio, audio * 0.5])
-    else:
-        audio = audio[None]
+    audio = np.stack([audio, audio * 0.5]) if channels == 2 else audio[None]
     layout = "stereo" if channels == 2 else "mono"
     with av.open(str(target), mode="w", format=container_format) as out:
         stream = out.add_stream(codec, rate=rate, layout=layout)
@@ -35,8 +32,9 @@ def encode(source: Path, target: Path, sample_rate: int | None = None, channels:
         resampler = av.AudioResampler(format=fmt, layout=layout, rate=rate)
         for start in range(0, audio.shape[1], frame_size):
             chunk = np.ascontiguousarray(audio[:, start : start + frame_size], dtype=np.float32)
-            frame = av.AudioFrame.from_ndarray(chunk.reshape(1, -1) if channels == 1 else chunk.T.reshape(1, -1),
-                                               format="flt", layout=layout)
+            frame = av.AudioFrame.from_ndarray(
+                chunk.reshape(1, -1) if channels == 1 else chunk.T.reshape(1, -1), format="flt", layout=layout
+            )
             frame.sample_rate = rate
             frame.pts = start
             frame.time_base = Fraction(1, rate)

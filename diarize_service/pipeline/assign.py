@@ -130,11 +130,7 @@ def build_turns(words: list[Word], max_pause: float = DEFAULT_MAX_PAUSE) -> list
     turns: list[Turn] = []
     for word in words:
         current = turns[-1] if turns else None
-        if (
-            current is None
-            or word.speaker != current.speaker
-            or word.start - current.end > max_pause
-        ):
+        if current is None or word.speaker != current.speaker or word.start - current.end > max_pause:
             turns.append(Turn(speaker=word.speaker or "UNKNOWN", words=[word]))
         else:
             current.words.append(word)

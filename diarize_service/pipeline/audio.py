@@ -41,6 +41,11 @@ class AudioTooLongError(AudioError):
     title = "Audio too long"
 
 
+def _reason(exc: BaseException) -> str:
+    """FFmpeg's reason without the server-side file name (which must not leak to clients)."""
+    return getattr(exc, "strerror", None) or type(exc).__name__
+
+
 @dataclass(frozen=True)
 class AudioInfo:
     """What a quick probe learns without decoding the whole file."""
@@ -80,7 +85,7 @@ def probe(path: Path) -> AudioInfo:
     except (av.error.FFmpegError, UnicodeDecodeError, ValueError) as exc:
         raise UnsupportedAudioError(
             "The file is not a readable audio format (expected MP3, WAV, M4A, FLAC or similar): "
-            f"{exc}"
+            f"{_reason(exc)}."
         ) from exc
 
 
@@ -107,15 +112,13 @@ def decode(path: Path, sample_rate: int = SAMPLE_RATE, max_seconds: float | None
                     chunks.append(chunk)
                     total += chunk.size
                 if limit is not None and total > limit:
-                    raise AudioTooLongError(
-                        f"The recording is longer than the limit of {max_seconds:.0f} s."
-                    )
+                    raise AudioTooLongError(f"The recording is longer than the limit of {max_seconds:.0f} s.")
             for out in resampler.resample(None):
                 chunks.append(out.to_ndarray().reshape(-1))
     except AudioError:
         raise
     except (av.error.FFmpegError, ValueError) as exc:
-        raise UnsupportedAudioError(f"The audio could not be decoded: {exc}") from exc
+        raise UnsupportedAudioError(f"The audio could not be decoded: {_reason(exc)}.") from exc
     if not chunks:
         raise EmptyAudioError("The audio stream decodes to zero samples.")
     audio = np.concatenate(chunks).astype(np.float32, copy=False)

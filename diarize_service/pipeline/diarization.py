@@ -17,9 +17,10 @@ a token) are loaded with ``Pipeline.from_pretrained`` and used as they are.
 from __future__ import annotations
 
 import os
-import warnings
 import time
+import warnings
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 import numpy as np
 
@@ -38,10 +39,10 @@ from pyannote.pipeline.parameter import ParamDict, Uniform  # noqa: E402
 
 from .embedding import CamPlusPlusEmbedding  # noqa: E402
 
-# Tuned on the dev calls and AMI excerpts (bench/tune_clustering.py): CAM++
-# cosine distances between same-speaker windows of telephone speech sit well
-# below this, different speakers above.
-DEFAULT_CLUSTERING = {"method": "centroid", "min_cluster_size": 12, "threshold": 0.70}
+# Tuned on the dev calls and AMI dev/train excerpts (bench/tune_clustering.py).
+# The threshold is a Euclidean distance between L2-normalised embeddings.
+DEFAULT_THRESHOLD = 0.6
+CLUSTERING_METHOD = {"method": "centroid", "min_cluster_size": 12}
 
 
 @dataclass(frozen=True)
@@ -71,7 +72,7 @@ class StepTimer:
         self._last = time.perf_counter()
 
     # pyannote step names -> what the time between hooks was spent on
-    NAMES = {"discrete_diarization": "clustering", "speaker_counting": "counting"}
+    NAMES: ClassVar[dict[str, str]] = {"discrete_diarization": "clustering", "speaker_counting": "counting"}
 
     def __call__(self, step_name, step_artefact, file=None, total=None, completed=None) -> None:
         if completed is not None and completed != total:
@@ -141,7 +142,8 @@ class Diarizer:
         device: str = "cpu",
         token: str | None = None,
         embedding_batch_size: int = 16,
-        clustering: dict | None = None,
+        segmentation_step: float = 0.1,
+        clustering_threshold: float = DEFAULT_THRESHOLD,
     ) -> None:
         self.spec = spec
         self.device = _torch_device(device)
@@ -149,10 +151,16 @@ class Diarizer:
             segmentation = Model.from_pretrained(str(spec.segmentation_path))
             embedding = CamPlusPlusEmbedding(spec.embedding_path)
             pipeline = LocalSpeakerDiarization(
-                segmentation, embedding, embedding_batch_size=embedding_batch_size
+                segmentation,
+                embedding,
+                segmentation_step=segmentation_step,
+                embedding_batch_size=embedding_batch_size,
             )
             pipeline.instantiate(
-                {"segmentation": {"min_duration_off": 0.0}, "clustering": clustering or DEFAULT_CLUSTERING}
+                {
+                    "segmentation": {"min_duration_off": 0.0},
+                    "clustering": {**CLUSTERING_METHOD, "threshold": clustering_threshold},
+                }
             )
         else:
             pipeline = Pipeline.from_pretrained(spec.pipeline, token=token)
@@ -186,9 +194,7 @@ class Diarizer:
         else:
             full, exclusive = output.speaker_diarization, output.exclusive_speaker_diarization
         timer("finalize", None)  # annotation building after the last hook
-        return DiarizationOutput(
-            turns=_turns(full), exclusive_turns=_turns(exclusive), timings=timer.timings
-        )
+        return DiarizationOutput(turns=_turns(full), exclusive_turns=_turns(exclusive), timings=timer.timings)
 
 
 def _turns(annotation: Annotation) -> list[SpeakerTurn]:

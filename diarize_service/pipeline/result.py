@@ -79,9 +79,7 @@ def build_result(
 ) -> dict[str, Any]:
     segments = segments_payload(turns, names)
     speakers = speaker_statistics(segments)
-    transcript = "\n".join(
-        transcript_line(s["speaker"], s["start"], s["end"], s["text"]) for s in segments
-    )
+    transcript = "\n".join(transcript_line(s["speaker"], s["start"], s["end"], s["text"]) for s in segments)
     return {
         "transcript": transcript,
         "speakers": speakers,

@@ -10,8 +10,8 @@ kill) in a model takes down only its worker; the pool is rebuilt and the job
 fails with a clear reason instead of killing the API.
 
 Each worker loads its model once, in the pool initializer.  The functions run
-in the worker read the decoded audio from a ``.npy`` file (memory-mapped), so
-no audio crosses the process boundary through pickling.
+in the worker read the decoded audio from a ``.npy`` file, so no audio crosses
+the process boundary through pickling.
 """
 
 from __future__ import annotations
@@ -51,6 +51,8 @@ class DiarizationConfig:
     threads: int
     token: str | None
     embedding_batch_size: int
+    segmentation_step: float
+    clustering_threshold: float
 
 
 # Process-local model handles, set by the pool initializers (one model per worker process).
@@ -84,6 +86,8 @@ def _init_diarization(config: DiarizationConfig) -> None:
         device=config.device,
         token=config.token,
         embedding_batch_size=config.embedding_batch_size,
+        segmentation_step=config.segmentation_step,
+        clustering_threshold=config.clustering_threshold,
     )
 
 
@@ -96,13 +100,11 @@ def _describe_diarization() -> dict[str, Any]:
 
 
 def _transcribe(audio_path: str, options: dict[str, Any]):
-    audio = np.load(audio_path, mmap_mode="r")
-    return _transcriber(np.asarray(audio), **options)
+    return _transcriber(np.load(audio_path), **options)
 
 
 def _diarize(audio_path: str, options: dict[str, Any]):
-    audio = np.load(audio_path, mmap_mode="r")
-    return _diarizer(np.asarray(audio), **options)
+    return _diarizer(np.load(audio_path), **options)
 
 
 def _assign(asr, diarization, max_pause: float):
@@ -163,9 +165,7 @@ class StageWorkers:
 
     async def start(self) -> None:
         """Spawn both workers and wait until each has loaded its model."""
-        await asyncio.gather(
-            self.asr.start(_describe_asr), self.diarization.start(_describe_diarization)
-        )
+        await asyncio.gather(self.asr.start(_describe_asr), self.diarization.start(_describe_diarization))
         self.ready = True
 
     async def transcribe(self, audio_path: Path, **options):

@@ -199,7 +199,7 @@ class SQLiteJobStore:
         """Put a job interrupted by a graceful shutdown back at its place in the queue."""
         with self._tx() as cur:
             cur.execute(
-                "UPDATE jobs SET status = ?, progress = 0, stage = 'requeued', attempts = MAX(attempts - 1, 0) "
-                "WHERE id = ? AND status = ?",
+                "UPDATE jobs SET status = ?, progress = 0, stage = 'requeued', "
+                "attempts = MAX(attempts - 1, 0) WHERE id = ? AND status = ?",
                 (JobStatus.QUEUED.value, job_id, JobStatus.PROCESSING.value),
             )

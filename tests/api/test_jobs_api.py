@@ -42,7 +42,12 @@ def test_submit_then_poll_until_completed(client, sample_wav):
     result = done["result"]
     assert result["transcript"].splitlines()[0] == "Speaker_01 [0.10s - 0.50s]: Hello"
     assert result["audio_duration"] == pytest.approx(30.0, abs=0.05)
-    assert set(result["speakers"]["Speaker_01"]) == {"total_duration", "percentage", "segment_count", "word_count"}
+    assert set(result["speakers"]["Speaker_01"]) == {
+        "total_duration",
+        "percentage",
+        "segment_count",
+        "word_count",
+    }
     assert done["options"]["num_speakers"] == 2 and done["options"]["language"] == "en"
 
 

@@ -28,14 +28,25 @@ class Server:
     def __init__(self, data_dir: Path, **env: str) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.env = dict(os.environ, HOST="127.0.0.1", PORT=str(self.port), DATA_DIR=str(data_dir),
-                        MODEL_CACHE_DIR=str(ROOT / "var" / "models"), **env)
+        self.env = dict(
+            os.environ,
+            HOST="127.0.0.1",
+            PORT=str(self.port),
+            DATA_DIR=str(data_dir),
+            MODEL_CACHE_DIR=str(ROOT / "var" / "models"),
+            **env,
+        )
         self.log = data_dir.parent / f"server-{self.port}.log"
         self.proc: subprocess.Popen | None = None
 
     def start(self, timeout: float = 180) -> Server:
-        self.proc = subprocess.Popen([sys.executable, "main.py"], cwd=ROOT, env=self.env,
-                                     stdout=self.log.open("ab"), stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen(
+            [sys.executable, "main.py"],
+            cwd=ROOT,
+            env=self.env,
+            stdout=self.log.open("ab"),
+            stderr=subprocess.STDOUT,
+        )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             assert self.proc.poll() is None, f"server exited: {self.log.read_text()[-3000:]}"
@@ -61,8 +72,9 @@ def server(tmp_path_factory):
 
 
 def run_client(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "test_client.py", *args], cwd=ROOT, capture_output=True,
-                          text=True, timeout=600)
+    return subprocess.run(
+        [sys.executable, "test_client.py", *args], cwd=ROOT, capture_output=True, text=True, timeout=600
+    )
 
 
 def test_client_gets_a_two_speaker_transcript(server, sample_wav, tmp_path):
@@ -83,6 +95,7 @@ def test_client_reports_rejections_and_exits_non_zero(server, tmp_path):
     proc = run_client("--audio", str(bogus), "--output", str(tmp_path / "r.json"), "--server", server.url)
     assert proc.returncode == 1
     assert "415" in proc.stderr and "not a readable audio format" in proc.stderr
+    assert "/data/audio" not in proc.stderr  # no server paths leak into errors
     assert not (tmp_path / "r.json").exists()
 
 
@@ -124,5 +137,8 @@ def _orphans(server: Server):
     """Worker processes left behind by a SIGKILLed server (they would otherwise linger)."""
     import psutil
 
-    return [p for p in psutil.process_iter(["environ"])
-            if (p.info.get("environ") or {}).get("PORT") == str(server.port) and p.pid != os.getpid()]
+    return [
+        p
+        for p in psutil.process_iter(["environ"])
+        if (p.info.get("environ") or {}).get("PORT") == str(server.port) and p.pid != os.getpid()
+    ]

@@ -51,9 +51,26 @@ def simulated_call(tmp_path_factory, make_calls_script, pool_dev) -> Path:
     """A short simulated 2-party telephone call (8 kHz, mu-law, noise) with exact references."""
     out = tmp_path_factory.mktemp("calls")
     subprocess.run(
-        [sys.executable, str(make_calls_script), "--speakers-from", str(pool_dev), "--seed", "7",
-         "--n-calls", "1", "--out", str(out), "--min-dur", "45", "--max-dur", "70", "--p-three", "0",
-         "--stereo"],
-        check=True, capture_output=True,
+        [
+            sys.executable,
+            str(make_calls_script),
+            "--speakers-from",
+            str(pool_dev),
+            "--seed",
+            "7",
+            "--n-calls",
+            "1",
+            "--out",
+            str(out),
+            "--min-dur",
+            "45",
+            "--max-dur",
+            "70",
+            "--p-three",
+            "0",
+            "--stereo",
+        ],
+        check=True,
+        capture_output=True,
     )
     return out

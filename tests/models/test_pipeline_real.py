@@ -55,7 +55,11 @@ def test_sample_segments_are_speaker_turns_made_of_words(sample_result):
     segments = sample_result["segments"]
     assert len(segments) >= 4  # the 30 s call has many turns, not one ASR blob
     for seg in segments:
-        assert seg["words"] and seg["start"] == seg["words"][0]["start"] and seg["end"] == seg["words"][-1]["end"]
+        assert (
+            seg["words"]
+            and seg["start"] == seg["words"][0]["start"]
+            and seg["end"] == seg["words"][-1]["end"]
+        )
         assert {w["speaker"] for w in seg["words"]} == {seg["speaker"]}
     starts = [s["start"] for s in segments]
     assert starts == sorted(starts)
@@ -65,7 +69,9 @@ def test_sample_segments_are_speaker_turns_made_of_words(sample_result):
 def test_sample_statistics_are_consistent(sample_result):
     speakers = sample_result["speakers"]
     assert sum(s["percentage"] for s in speakers.values()) == pytest.approx(100, abs=0.05)
-    assert sum(s["word_count"] for s in speakers.values()) == sum(len(s["words"]) for s in sample_result["segments"])
+    assert sum(s["word_count"] for s in speakers.values()) == sum(
+        len(s["words"]) for s in sample_result["segments"]
+    )
     assert all(s["total_duration"] > 3 for s in speakers.values())  # both parties talk a lot
     assert sample_result["audio_duration"] == pytest.approx(30.0, abs=0.05)
 
@@ -81,8 +87,10 @@ def test_simulated_telephone_call(pipeline, simulated_call):
     reference = next(iter(load_rttm(simulated_call / f"{cid}.rttm").values()))
     result = pipeline(simulated_call / f"{cid}.wav")
     diarizer_der = der(reference, result["diarization"])
-    print(f"\nsimulated call {cid} ({meta['duration']:.0f} s, 8 kHz): DER@0.25 {diarizer_der:.3f}, "
-          f"segments DER@0.25 {der(reference, result['segments']):.3f}, speakers {result['total_speakers']}")
+    print(
+        f"\nsimulated call {cid} ({meta['duration']:.0f} s, 8 kHz): DER@0.25 {diarizer_der:.3f}, "
+        f"segments DER@0.25 {der(reference, result['segments']):.3f}, speakers {result['total_speakers']}"
+    )
     assert result["total_speakers"] == meta["n_speakers"] == 2
     assert diarizer_der < 0.25
 

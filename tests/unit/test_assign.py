@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -15,8 +17,18 @@ def w(start: float, end: float, text: str, speaker: str | None = None) -> Word:
 
 
 def test_words_take_the_speaker_they_overlap_most():
-    asr = AsrResult("en", 1.0, [AsrSegment(0.0, 4.0, "a b c d", [
-        w(0.0, 0.9, " a"), w(1.0, 1.9, " b"), w(2.1, 2.9, " c"), w(3.0, 3.9, " d")])])
+    asr = AsrResult(
+        "en",
+        1.0,
+        [
+            AsrSegment(
+                0.0,
+                4.0,
+                "a b c d",
+                [w(0.0, 0.9, " a"), w(1.0, 1.9, " b"), w(2.1, 2.9, " c"), w(3.0, 3.9, " d")],
+            )
+        ],
+    )
     turns = [SpeakerTurn(0.0, 2.0, "S0"), SpeakerTurn(2.0, 4.0, "S1")]
     labelled = label_words(asr, turns)
     assert [x.speaker for x in labelled] == ["S0", "S0", "S1", "S1"]
@@ -32,7 +44,9 @@ def test_an_asr_segment_spanning_a_speaker_change_is_split_at_the_word():
     words = [w(0, 1, " Hello.", "A"), w(1.2, 2, " Hi", "B"), w(2.1, 3, " there.", "B")]
     turns = build_turns(words)
     assert [(t.speaker, t.text, t.start, t.end) for t in turns] == [
-        ("A", "Hello.", 0, 1), ("B", "Hi there.", 1.2, 3)]
+        ("A", "Hello.", 0, 1),
+        ("B", "Hi there.", 1.2, 3),
+    ]
 
 
 def test_long_pause_starts_a_new_turn_for_the_same_speaker():
@@ -43,22 +57,32 @@ def test_long_pause_starts_a_new_turn_for_the_same_speaker():
 
 def test_speaker_change_moves_to_the_sentence_end():
     # "... New Jersey. And I'm | Sheila in Texas." -> the reply starts at "And"
-    words = [w(0, .5, " New", "A"), w(.5, 1, " Jersey.", "A"), w(1.1, 1.3, " And", "A"),
-             w(1.3, 1.5, " I'm", "A"), w(1.6, 2, " Sheila", "B"), w(2, 2.5, " here.", "B")]
+    words = [
+        w(0, 0.5, " New", "A"),
+        w(0.5, 1, " Jersey.", "A"),
+        w(1.1, 1.3, " And", "A"),
+        w(1.3, 1.5, " I'm", "A"),
+        w(1.6, 2, " Sheila", "B"),
+        w(2, 2.5, " here.", "B"),
+    ]
     snap_to_sentence_ends(words)
     assert [x.speaker for x in words] == ["A", "A", "B", "B", "B", "B"]
 
 
 def test_speaker_change_forward_to_the_sentence_end():
     # "Neither did | I." -> "I." belongs to the first speaker
-    words = [w(0, .3, " Neither", "A"), w(.3, .6, " did", "A"), w(.6, .8, " I.", "B"),
-             w(.9, 1.2, " Okay.", "B")]
+    words = [
+        w(0, 0.3, " Neither", "A"),
+        w(0.3, 0.6, " did", "A"),
+        w(0.6, 0.8, " I.", "B"),
+        w(0.9, 1.2, " Okay.", "B"),
+    ]
     snap_to_sentence_ends(words)
     assert [x.speaker for x in words] == ["A", "A", "A", "B"]
 
 
 def test_snapping_never_removes_a_whole_turn():
-    words = [w(0, .3, " yes", "A"), w(.3, .6, " no", "B"), w(.6, .9, " maybe.", "A")]
+    words = [w(0, 0.3, " yes", "A"), w(0.3, 0.6, " no", "B"), w(0.6, 0.9, " maybe.", "A")]
     snap_to_sentence_ends(words)
     assert [x.speaker for x in words] == ["A", "B", "A"]
 
@@ -90,7 +114,7 @@ def test_turns_partition_the_words_in_order(words, max_pause):
     for turn in turns:
         assert len({x.speaker for x in turn.words}) == 1
         assert turn.start <= turn.end
-    for a, b in zip(turns, turns[1:], strict=False):
+    for a, b in itertools.pairwise(turns):
         assert a.speaker != b.speaker or b.start - a.end > max_pause
 
 

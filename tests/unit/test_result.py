@@ -26,9 +26,14 @@ def result():
         Turn("X", [Word(3.5, 4.5, " How", 0.9, "X"), Word(4.5, 5.0, " can", 0.9, "X")]),
     ]
     return build_result(
-        asr=AsrResult("en", 0.99, []), turns=turns, names={"X": "Speaker_01", "Y": "Speaker_02"},
-        diarization=[SpeakerTurn(0.4, 1.6, "X"), SpeakerTurn(1.9, 3.1, "Y")], audio_duration=6.0,
-        processing_time=1.0, models={"asr": "base", "diarization": "d"}, stage_seconds={"asr": 0.5},
+        asr=AsrResult("en", 0.99, []),
+        turns=turns,
+        names={"X": "Speaker_01", "Y": "Speaker_02"},
+        diarization=[SpeakerTurn(0.4, 1.6, "X"), SpeakerTurn(1.9, 3.1, "Y")],
+        audio_duration=6.0,
+        processing_time=1.0,
+        models={"asr": "base", "diarization": "d"},
+        stage_seconds={"asr": 0.5},
     )
 
 
@@ -39,13 +44,22 @@ def test_result_has_the_documented_shape(result):
     assert result["total_speakers"] == 2
     assert [s["speaker"] for s in result["segments"]] == ["Speaker_01", "Speaker_02", "Speaker_01"]
     assert result["segments"][0]["words"][1] == {
-        "start": 1.0, "end": 1.5, "word": "morning.", "probability": 0.9, "speaker": "Speaker_01"}
+        "start": 1.0,
+        "end": 1.5,
+        "word": "morning.",
+        "probability": 0.9,
+        "speaker": "Speaker_01",
+    }
     assert result["diarization"][1]["speaker"] == "Speaker_02"
 
 
 def test_speaker_statistics(result):
     s1, s2 = result["speakers"]["Speaker_01"], result["speakers"]["Speaker_02"]
-    assert s1 == {"total_duration": 2.5, "percentage": pytest.approx(71.43), "segment_count": 2,
-                  "word_count": 4}
+    assert s1 == {
+        "total_duration": 2.5,
+        "percentage": pytest.approx(71.43),
+        "segment_count": 2,
+        "word_count": 4,
+    }
     assert s2["total_duration"] == 1.0 and s2["segment_count"] == 1 and s2["word_count"] == 1
     assert s1["percentage"] + s2["percentage"] == pytest.approx(100, abs=0.02)

@@ -76,7 +76,8 @@ async def submit_diarization(
             raise ProblemError(
                 422,
                 "Audio too long",
-                f"The recording lasts {info.duration:.0f} s; the limit is {settings.max_audio_seconds:.0f} s.",
+                f"The recording lasts {info.duration:.0f} s; "
+                f"the limit is {settings.max_audio_seconds:.0f} s.",
             )
     except UploadTooLargeError as exc:
         raise ProblemError(413, "Upload too large", str(exc)) from exc
