@@ -86,6 +86,7 @@ def create_app(settings: Settings | None = None, processor: Processor | None = N
                 job_timeout_seconds=settings.job_timeout_seconds,
                 max_attempts=settings.max_attempts,
                 keep_audio=settings.keep_audio,
+                result_ttl_seconds=settings.result_ttl_seconds,
             ),
         )
         app.state.services = Services(settings, store, audio, runner, workers)

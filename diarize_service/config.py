@@ -85,6 +85,11 @@ class Settings(BaseSettings):
     max_upload_mb: float = Field(200.0, gt=0, description="Largest accepted upload in MiB (413 above).")
     max_audio_seconds: float = Field(4 * 3600.0, gt=0, description="Longest accepted recording (422 above).")
     keep_audio: bool = Field(False, description="Keep uploaded audio after a job finishes (POPIA: off).")
+    result_ttl_seconds: float = Field(
+        7 * 24 * 3600.0,
+        gt=0,
+        description="Results are erased this long after a job finishes; its status then answers 410 Gone.",
+    )
     job_timeout_seconds: float = Field(3600.0, gt=0, description="A job running longer than this fails.")
     heartbeat_seconds: float = Field(
         5.0, gt=0, description="How often a running job proves it is alive; stale jobs are requeued."

@@ -72,6 +72,24 @@ class JobStatusOut(BaseModel):
     result: DiarizationResult | None = None
 
 
+class JobSummary(BaseModel):
+    job_id: str
+    status: JobStatus
+    progress: float
+    stage: str | None = None
+    filename: str
+    created_at: float
+    finished_at: float | None = None
+    error: str | None = None
+
+
+class JobList(BaseModel):
+    jobs: list[JobSummary]
+    total: int
+    limit: int
+    offset: int
+
+
 class HealthOut(BaseModel):
     status: str = Field(description="'ok' when models are loaded and jobs can run, else 'starting'.")
     models_loaded: bool

@@ -35,6 +35,7 @@ class RunnerConfig:
     job_timeout_seconds: float = 3600.0
     max_attempts: int = 3
     keep_audio: bool = False
+    result_ttl_seconds: float = 7 * 24 * 3600.0
     poll_seconds: float = 1.0
 
 
@@ -59,6 +60,7 @@ class JobRunner:
         self._tasks: dict[str, asyncio.Task] = {}
         self._loop_task: asyncio.Task | None = None
         self._accepting = True
+        self._cancelled: set[str] = set()
 
     @property
     def running(self) -> int:
@@ -86,11 +88,27 @@ class JobRunner:
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await task
 
+    async def cancel(self, job_id: str) -> bool:
+        """Stop a job running in this process; True if it was running here."""
+        task = self._tasks.get(job_id)
+        if task is None:
+            return False
+        self._cancelled.add(job_id)
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await task
+        return True
+
     def _sweep(self) -> None:
         stale_before = time.time() - 3 * self.config.heartbeat_seconds
         requeued = self.store.requeue_stale(stale_before, self.config.max_attempts)
         if requeued:
             log.warning("requeued interrupted jobs", job_ids=requeued)
+        expired = self.store.expire_results(time.time() - self.config.result_ttl_seconds)
+        for job_id in expired:
+            self.audio.delete(job_id)
+        if expired:
+            log.info("expired results", count=len(expired))
 
     async def _dispatch_loop(self) -> None:
         last_sweep = 0.0
@@ -145,6 +163,10 @@ class JobRunner:
                 metrics.STAGE_SECONDS.labels(stage).observe(seconds)
             bound.info("job completed", seconds=round(time.perf_counter() - started, 2))
         except asyncio.CancelledError:
+            if job.id in self._cancelled:  # DELETE /jobs/{id}: the caller removes everything
+                self._cancelled.discard(job.id)
+                bound.info("job cancelled")
+                raise
             # Graceful shutdown ran out of grace: hand the job back to the queue.
             self.store.requeue(job.id)
             bound.warning("job requeued at shutdown")

@@ -55,6 +55,9 @@ class JobStore(Protocol):
     def count(self, status: JobStatus) -> int: ...
     def clear_audio_path(self, job_id: str) -> None: ...
     def requeue(self, job_id: str) -> None: ...
+    def list(self, status: JobStatus | None, limit: int, offset: int) -> tuple[list[Job], int]: ...
+    def delete(self, job_id: str) -> bool: ...
+    def expire_results(self, finished_before: float) -> list[str]: ...
 
 
 class SQLiteJobStore:
@@ -203,3 +206,31 @@ class SQLiteJobStore:
                 "attempts = MAX(attempts - 1, 0) WHERE id = ? AND status = ?",
                 (JobStatus.QUEUED.value, job_id, JobStatus.PROCESSING.value),
             )
+
+    def list(self, status: JobStatus | None, limit: int, offset: int) -> tuple[list[Job], int]:
+        """A page of jobs, newest first (results omitted), and the total count."""
+        where, args = ("WHERE status = ?", [status.value]) if status else ("", [])
+        with self._tx() as cur:
+            total = cur.execute(f"SELECT COUNT(*) FROM jobs {where}", args).fetchone()[0]
+            rows = cur.execute(
+                f"SELECT * FROM jobs {where} ORDER BY created_at DESC, rowid DESC LIMIT ? OFFSET ?",
+                [*args, limit, offset],
+            ).fetchall()
+        jobs = [self._row_to_job(row) for row in rows]
+        for job in jobs:
+            job.result = None
+        return jobs, total
+
+    def delete(self, job_id: str) -> bool:
+        with self._tx() as cur:
+            return cur.execute("DELETE FROM jobs WHERE id = ?", (job_id,)).rowcount > 0
+
+    def expire_results(self, finished_before: float) -> list[str]:
+        """Drop results of jobs finished before *finished_before*; the record stays (-> 410)."""
+        with self._tx() as cur:
+            rows = cur.execute(
+                "UPDATE jobs SET result = NULL, stage = 'expired' "
+                "WHERE finished_at < ? AND stage != 'expired' AND status IN (?, ?) RETURNING id",
+                (finished_before, JobStatus.COMPLETED.value, JobStatus.FAILED.value),
+            ).fetchall()
+        return [r["id"] for r in rows]

@@ -202,3 +202,80 @@ def test_progress_is_reported_while_processing(client, processor, sample_wav):
     assert body["status"] == "processing" and body["stage"] == "fake"
     processor.gate.set()
     assert wait_for(client, job_id)["progress"] == 1.0
+
+
+def test_jobs_are_listed_newest_first_and_filtered(client, sample_wav):
+    ids = [submit(client, sample_wav).json()["job_id"] for _ in range(3)]
+    for job_id in ids:
+        wait_for(client, job_id)
+    page = client.get("/jobs", params={"limit": 2}).json()
+    assert page["total"] == 3 and [j["job_id"] for j in page["jobs"]] == ids[::-1][:2]
+    assert client.get("/jobs", params={"offset": 2}).json()["jobs"][0]["job_id"] == ids[0]
+    assert client.get("/jobs", params={"status": "failed"}).json()["total"] == 0
+    assert client.get(f"/jobs/{ids[0]}").json()["result"]["total_speakers"] == 2
+    assert_problem(client.get("/jobs", params={"status": "bogus"}), 422, "status")
+
+
+def test_delete_cancels_a_running_job_and_erases_everything(client, processor, settings, sample_wav):
+    processor.gate.clear()
+    job_id = submit(client, sample_wav).json()["job_id"]
+    while client.get(f"/status/{job_id}").json()["status"] != "processing":
+        time.sleep(0.02)
+    assert (settings.audio_dir / job_id).exists()
+    assert client.delete(f"/jobs/{job_id}").status_code == 204
+    assert not (settings.audio_dir / job_id).exists()
+    assert_problem(client.get(f"/status/{job_id}"), 404, job_id)
+    assert_problem(client.delete(f"/jobs/{job_id}"), 404, job_id)
+    processor.gate.set()
+    assert wait_for(client, submit(client, sample_wav).json()["job_id"])["status"] == "completed"
+
+
+def test_expired_results_answer_410(settings, processor, sample_wav):
+    from fastapi.testclient import TestClient
+
+    from diarize_service.app import create_app
+
+    settings.result_ttl_seconds = 0.5
+    with TestClient(create_app(settings, processor=processor)) as client:
+        job_id = submit(client, sample_wav).json()["job_id"]
+        deadline = time.monotonic() + 10
+        while client.get(f"/status/{job_id}").status_code != 410:
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+        assert_problem(client.get(f"/status/{job_id}"), 410, "erased")
+
+
+def test_result_formats_parse_back(client, sample_wav, tmp_path):
+    import srt
+    import webvtt
+    from pyannote.database.util import load_rttm
+
+    job_id = submit(client, sample_wav).json()["job_id"]
+    wait_for(client, job_id)
+    base = f"/jobs/{job_id}/result"
+    assert client.get(base).json()["total_speakers"] == 2
+    txt = client.get(base, params={"format": "txt"})
+    assert txt.text.startswith("Speaker_01 [0.10s - 0.50s]: Hello")
+    subs = list(srt.parse(client.get(base, params={"format": "srt"}).text))
+    assert [s.content for s in subs] == ["Speaker_01: Hello", "Speaker_02: there."]
+    assert subs[1].start.total_seconds() == 0.6
+    vtt = client.get(base, params={"format": "vtt"})
+    assert vtt.headers["content-type"].startswith("text/vtt")
+    cues = webvtt.from_string(vtt.text)
+    assert [c.text for c in cues] == ["Speaker_01: Hello", "Speaker_02: there."]
+    rttm = tmp_path / "call.rttm"
+    rttm.write_text(client.get(base, params={"format": "rttm"}).text)
+    annotation = next(iter(load_rttm(rttm).values()))
+    assert sorted(annotation.labels()) == ["Speaker_01", "Speaker_02"]
+    assert (
+        'filename="sample.srt"' in client.get(base, params={"format": "srt"}).headers["content-disposition"]
+    )
+    assert_problem(client.get(base, params={"format": "docx"}), 422, "format")
+
+
+def test_result_of_unfinished_job_is_409(client, processor, sample_wav):
+    processor.gate.clear()
+    job_id = submit(client, sample_wav).json()["job_id"]
+    assert_problem(client.get(f"/jobs/{job_id}/result"), 409, "no result yet")
+    processor.gate.set()
+    wait_for(client, job_id)

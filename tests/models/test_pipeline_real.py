@@ -110,3 +110,13 @@ def test_stereo_recording_is_downmixed(pipeline, stereo_wav):
 
 def test_num_speakers_hint_is_honoured(pipeline, sample_wav):
     assert pipeline(sample_wav, num_speakers=1)["total_speakers"] == 1
+
+
+def test_rttm_export_scores_with_pyannote_metrics(sample_result, sample_rttm, tmp_path):
+    from diarize_service.pipeline.formats import to_rttm
+
+    path = tmp_path / "hyp.rttm"
+    path.write_text(to_rttm(sample_result, uri="sample"))
+    hypothesis = next(iter(load_rttm(path).values()))
+    reference = next(iter(load_rttm(sample_rttm).values()))
+    assert DiarizationErrorRate(collar=0.25)(reference, hypothesis) < 0.10

@@ -3,20 +3,23 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 import uuid
-from typing import Annotated
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, File, Form, Request, UploadFile
+from fastapi import APIRouter, File, Form, Query, Request, Response, UploadFile
+from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
 from ... import metrics
 from ...jobs.models import Job, JobOptions, JobStatus
 from ...pipeline.audio import AudioError, probe
+from ...pipeline.formats import EXPORTERS, MEDIA_TYPES
 from ...storage.audio_store import UploadTooLargeError
 from ..deps import AudioDep, RunnerDep, SettingsDep, StoreDep
 from ..errors import ProblemError
-from ..schemas import JobAccepted, JobStatusOut
+from ..schemas import JobAccepted, JobList, JobStatusOut, JobSummary
 
 router = APIRouter(tags=["jobs"])
 
@@ -103,16 +106,18 @@ async def submit_diarization(
     return JobAccepted(job_id=job_id)
 
 
-@router.get(
-    "/status/{job_id}",
-    response_model=JobStatusOut,
-    responses={404: {"description": "No such job", **_PROBLEM}},
-)
-async def job_status(job_id: str, store: StoreDep) -> JobStatusOut:
-    """Status, progress (0..1) and, once completed, the result."""
+def _load(store, job_id: str) -> Job:
     job = store.get(job_id)
     if job is None:
         raise ProblemError(404, "Job not found", f"No job with id '{job_id}'.")
+    if job.stage == "expired":
+        raise ProblemError(
+            410, "Result expired", f"The result of job '{job_id}' was erased after RESULT_TTL."
+        )
+    return job
+
+
+def _status(job: Job) -> JobStatusOut:
     return JobStatusOut(
         job_id=job.id,
         status=job.status,
@@ -127,3 +132,82 @@ async def job_status(job_id: str, store: StoreDep) -> JobStatusOut:
         error=job.error,
         result=job.result,
     )
+
+
+_ONE_JOB = {
+    404: {"description": "No such job", **_PROBLEM},
+    410: {"description": "Result expired", **_PROBLEM},
+}
+
+
+@router.get("/status/{job_id}", response_model=JobStatusOut, responses=_ONE_JOB)
+async def job_status(job_id: str, store: StoreDep) -> JobStatusOut:
+    """Status, progress (0..1) and, once completed, the result."""
+    return _status(_load(store, job_id))
+
+
+@router.get("/jobs/{job_id}", response_model=JobStatusOut, responses=_ONE_JOB)
+async def get_job(job_id: str, store: StoreDep) -> JobStatusOut:
+    """The job resource (same body as ``/status/{job_id}``)."""
+    return _status(_load(store, job_id))
+
+
+@router.get("/jobs", response_model=JobList)
+async def list_jobs(
+    store: StoreDep,
+    status: JobStatus | None = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> JobList:
+    """Jobs, newest first, optionally filtered by status (results not included)."""
+    jobs, total = store.list(status, limit, offset)
+    summaries = [
+        JobSummary(
+            job_id=j.id,
+            status=j.status,
+            progress=round(j.progress, 3),
+            stage=j.stage,
+            filename=j.filename,
+            created_at=j.created_at,
+            finished_at=j.finished_at,
+            error=j.error,
+        )
+        for j in jobs
+    ]
+    return JobList(jobs=summaries, total=total, limit=limit, offset=offset)
+
+
+@router.get(
+    "/jobs/{job_id}/result",
+    responses={
+        200: {"content": {t: {} for t in MEDIA_TYPES.values()}, "description": "The result in that format"},
+        409: {"description": "Job not completed", **_PROBLEM},
+        **_ONE_JOB,
+    },
+)
+async def job_result(
+    job_id: str, store: StoreDep, format: Literal["json", "txt", "srt", "vtt", "rttm"] = "json"
+) -> Response:
+    """The completed result as JSON, plain text, SRT/WebVTT subtitles or RTTM."""
+    job = _load(store, job_id)
+    if job.status is not JobStatus.COMPLETED or job.result is None:
+        raise ProblemError(409, "Job not completed", f"Job '{job_id}' is {job.status.value}; no result yet.")
+    if format == "json":
+        return JSONResponse(job.result)
+    stem = re.sub(r"[^A-Za-z0-9._-]", "_", job.filename.rsplit(".", 1)[0])[:100] or "call"
+    return Response(
+        EXPORTERS[format](job.result),
+        media_type=MEDIA_TYPES[format],
+        headers={"Content-Disposition": f'attachment; filename="{stem}.{format}"'},
+    )
+
+
+@router.delete("/jobs/{job_id}", status_code=204, responses={404: {"description": "No such job", **_PROBLEM}})
+async def delete_job(job_id: str, store: StoreDep, audio: AudioDep, runner: RunnerDep) -> Response:
+    """Cancel the job if it is running, then erase its audio, result and record (POPIA)."""
+    if store.get(job_id) is None:
+        raise ProblemError(404, "Job not found", f"No job with id '{job_id}'.")
+    await runner.cancel(job_id)
+    audio.delete(job_id)
+    store.delete(job_id)
+    return Response(status_code=204)
