@@ -15,6 +15,7 @@ from contextlib import asynccontextmanager
 import structlog
 from fastapi import FastAPI
 
+from .api.auth import RateLimiter
 from .api.deps import Services
 from .api.errors import install_error_handlers
 from .api.routes import health, jobs
@@ -55,6 +56,7 @@ def build_workers(settings: Settings) -> StageWorkers:
             embedding_batch_size=settings.embedding_batch_size,
             segmentation_step=settings.segmentation_step,
             clustering_threshold=settings.clustering_threshold,
+            embedding_mode=settings.embedding_mode,
         ),
     )
 
@@ -89,7 +91,9 @@ def create_app(settings: Settings | None = None, processor: Processor | None = N
                 result_ttl_seconds=settings.result_ttl_seconds,
             ),
         )
-        app.state.services = Services(settings, store, audio, runner, workers)
+        app.state.services = Services(
+            settings, store, audio, runner, workers, RateLimiter(settings.rate_limit_per_minute)
+        )
         runner.start()
         try:
             yield

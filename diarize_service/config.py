@@ -62,6 +62,11 @@ class Settings(BaseSettings):
         description="Hop of the 10 s diarization window as a fraction of it (0.1 = 1 s, pyannote's "
         "default). Larger is faster: embeddings are computed per window.",
     )
+    embedding_mode: Literal["pooled", "naive"] = Field(
+        "pooled",
+        description="'pooled': one CAM++ pass per window, statistics pooled per speaker (fast); 'naive': "
+        "one pass per (window, speaker) on that speaker's frames only (pyannote's way). See bench/.",
+    )
     clustering_threshold: float = Field(
         0.6,
         gt=0,
@@ -100,6 +105,14 @@ class Settings(BaseSettings):
         ge=0,
         description="On SIGTERM, how long running jobs may finish before they are requeued. Keep it "
         "below Kubernetes' terminationGracePeriodSeconds.",
+    )
+    api_keys: str = Field(
+        "",
+        description="Comma-separated API-key hashes ('sha256:<hex>', from `python -m "
+        "diarize_service.api.auth <key>`). Empty = no authentication. /health stays open.",
+    )
+    rate_limit_per_minute: int = Field(
+        0, ge=0, description="Submissions per minute per API key (429 above); 0 = unlimited."
     )
     log_level: str = Field("INFO", description="Log level.")
     log_json: bool = Field(False, description="Emit JSON logs (for log shippers) instead of console logs.")

@@ -7,11 +7,14 @@ never through module globals, so a test app can wire in its own services.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 from fastapi import Depends, Request
 
 from ..config import Settings
+
+if TYPE_CHECKING:
+    from .auth import RateLimiter
 from ..jobs.runner import JobRunner
 from ..pipeline.workers import StageWorkers
 from ..storage.audio_store import AudioStore
@@ -27,6 +30,7 @@ class Services:
     audio: AudioStore
     runner: JobRunner
     workers: StageWorkers | None  # None when a test injects a fake processor
+    rate_limiter: RateLimiter
 
 
 def get_services(request: Request) -> Services:

@@ -68,3 +68,6 @@ class Job:
     attempts: int = 0
     error: str | None = None
     result: dict[str, Any] | None = field(default=None, repr=False)
+    owner: str | None = None  # API-key id that submitted the job (None when auth is off)
+    idempotency_key: str | None = None
+    upload_sha256: str | None = None

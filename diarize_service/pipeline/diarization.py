@@ -37,7 +37,7 @@ from pyannote.audio.pipelines.clustering import Clustering  # noqa: E402
 from pyannote.core import Annotation  # noqa: E402
 from pyannote.pipeline.parameter import ParamDict, Uniform  # noqa: E402
 
-from .embedding import CamPlusPlusEmbedding  # noqa: E402
+from .embedding import MIN_SPEECH_FRAMES, CamPlusPlusEmbedding, PooledChunkEmbedder  # noqa: E402
 
 # Tuned on the dev calls and AMI dev/train excerpts (bench/tune_clustering.py).
 # The threshold is a Euclidean distance between L2-normalised embeddings.
@@ -93,8 +93,11 @@ class LocalSpeakerDiarization(SpeakerDiarization):
         segmentation_step: float = 0.1,
         embedding_batch_size: int = 16,
         segmentation_batch_size: int = 32,
+        embedding_mode: str = "pooled",
     ) -> None:
         Pipeline.__init__(self)
+        self.embedding_mode = embedding_mode
+        self._pooled = PooledChunkEmbedder(embedding, embedding_batch_size)
         self.legacy = False
         self.segmentation_model = "local"
         self.embedding = "local"
@@ -120,11 +123,27 @@ class LocalSpeakerDiarization(SpeakerDiarization):
         self._expects_num_speakers = False
 
     def get_embeddings(self, file, binary_segmentations, exclude_overlap=False, hook=None):
+        if self.embedding_mode == "pooled":
+            return self._pooled_embeddings(file, binary_segmentations, hook)
         from pyannote.audio.core.io import Audio
 
         # pyannote crops chunks through an Audio helper; in-memory waveforms need no decoder.
         self._audio = Audio(sample_rate=self._embedding.sample_rate, mono="downmix")
         return super().get_embeddings(file, binary_segmentations, exclude_overlap, hook)
+
+    def _pooled_embeddings(self, file, binary_segmentations, hook=None) -> np.ndarray:
+        data = binary_segmentations.data
+        # pyannote zeroes overlapped frames (exclude_overlap) unless too little speech is left
+        clean = data * (np.sum(data, axis=2, keepdims=True) < 2)
+        enough = clean.sum(axis=1, keepdims=True) >= MIN_SPEECH_FRAMES * data.shape[1] / 1000
+        masks = np.where(enough, clean, data)
+        starts = [chunk.start for chunk, _ in binary_segmentations]
+        embeddings = self._pooled(
+            file["waveform"], starts, binary_segmentations.sliding_window.duration, masks
+        )
+        if hook is not None:
+            hook("embeddings", embeddings, total=1, completed=1)
+        return embeddings
 
 
 def _torch_device(device: str) -> torch.device:
@@ -144,6 +163,7 @@ class Diarizer:
         embedding_batch_size: int = 16,
         segmentation_step: float = 0.1,
         clustering_threshold: float = DEFAULT_THRESHOLD,
+        embedding_mode: str = "pooled",
     ) -> None:
         self.spec = spec
         self.device = _torch_device(device)
@@ -155,6 +175,7 @@ class Diarizer:
                 embedding,
                 segmentation_step=segmentation_step,
                 embedding_batch_size=embedding_batch_size,
+                embedding_mode=embedding_mode,
             )
             pipeline.instantiate(
                 {

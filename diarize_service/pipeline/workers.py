@@ -53,6 +53,7 @@ class DiarizationConfig:
     embedding_batch_size: int
     segmentation_step: float
     clustering_threshold: float
+    embedding_mode: str
 
 
 # Process-local model handles, set by the pool initializers (one model per worker process).
@@ -88,6 +89,7 @@ def _init_diarization(config: DiarizationConfig) -> None:
         embedding_batch_size=config.embedding_batch_size,
         segmentation_step=config.segmentation_step,
         clustering_threshold=config.clustering_threshold,
+        embedding_mode=config.embedding_mode,
     )
 
 

@@ -7,6 +7,7 @@ failed or oversize upload never leaves a partial file behind.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 from pathlib import Path
@@ -29,8 +30,12 @@ class AudioStore:
     def job_dir(self, job_id: str) -> Path:
         return self.root / job_id
 
-    def save(self, job_id: str, source: BinaryIO, max_bytes: int) -> Path:
-        """Copy *source* to the job's directory, refusing more than *max_bytes*."""
+    def save(self, job_id: str, source: BinaryIO, max_bytes: int) -> tuple[Path, str]:
+        """Copy *source* to the job's directory, refusing more than *max_bytes*.
+
+        Returns the path and the upload's SHA-256 (for idempotent resubmission).
+        """
+        digest = hashlib.sha256()
         directory = self.job_dir(job_id)
         directory.mkdir(parents=True, exist_ok=True, mode=0o700)
         target = directory / "upload"
@@ -43,10 +48,11 @@ class AudioStore:
                     if written > max_bytes:
                         raise UploadTooLargeError(max_bytes)
                     out.write(chunk)
+                    digest.update(chunk)
         except BaseException:
             self.delete(job_id)
             raise
-        return target
+        return target, digest.hexdigest()
 
     def decoded_path(self, job_id: str) -> Path:
         """Where the 16 kHz float32 decode for the model workers is written."""

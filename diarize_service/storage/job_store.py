@@ -37,9 +37,14 @@ CREATE TABLE IF NOT EXISTS jobs (
     heartbeat_at  REAL,
     attempts      INTEGER NOT NULL DEFAULT 0,
     error         TEXT,
-    result        TEXT
+    result        TEXT,
+    owner         TEXT,
+    idempotency_key TEXT,
+    upload_sha256 TEXT
 );
 CREATE INDEX IF NOT EXISTS jobs_status_created ON jobs (status, created_at);
+CREATE UNIQUE INDEX IF NOT EXISTS jobs_idempotency ON jobs (owner, idempotency_key)
+    WHERE idempotency_key IS NOT NULL;
 """
 
 
@@ -55,7 +60,10 @@ class JobStore(Protocol):
     def count(self, status: JobStatus) -> int: ...
     def clear_audio_path(self, job_id: str) -> None: ...
     def requeue(self, job_id: str) -> None: ...
-    def list(self, status: JobStatus | None, limit: int, offset: int) -> tuple[list[Job], int]: ...
+    def list(
+        self, status: JobStatus | None, limit: int, offset: int, owner: str | None = None
+    ) -> tuple[list[Job], int]: ...
+    def find_idempotent(self, owner: str | None, key: str) -> Job | None: ...
     def delete(self, job_id: str) -> bool: ...
     def expire_results(self, finished_before: float) -> list[str]: ...
 
@@ -103,13 +111,16 @@ class SQLiteJobStore:
             attempts=row["attempts"],
             error=row["error"],
             result=json.loads(row["result"]) if row["result"] else None,
+            owner=row["owner"],
+            idempotency_key=row["idempotency_key"],
+            upload_sha256=row["upload_sha256"],
         )
 
     def add(self, job: Job) -> None:
         with self._tx() as cur:
             cur.execute(
-                "INSERT INTO jobs (id, status, created_at, options, filename, audio_path) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
+                "INSERT INTO jobs (id, status, created_at, options, filename, audio_path, owner, "
+                "idempotency_key, upload_sha256) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     job.id,
                     job.status.value,
@@ -117,6 +128,9 @@ class SQLiteJobStore:
                     job.options.model_dump_json(),
                     job.filename,
                     job.audio_path,
+                    job.owner,
+                    job.idempotency_key,
+                    job.upload_sha256,
                 ),
             )
 
@@ -207,9 +221,25 @@ class SQLiteJobStore:
                 (JobStatus.QUEUED.value, job_id, JobStatus.PROCESSING.value),
             )
 
-    def list(self, status: JobStatus | None, limit: int, offset: int) -> tuple[list[Job], int]:
+    def find_idempotent(self, owner: str | None, key: str) -> Job | None:
+        with self._tx() as cur:
+            row = cur.execute(
+                "SELECT * FROM jobs WHERE owner IS ? AND idempotency_key = ?", (owner, key)
+            ).fetchone()
+        return self._row_to_job(row) if row else None
+
+    def list(
+        self, status: JobStatus | None, limit: int, offset: int, owner: str | None = None
+    ) -> tuple[list[Job], int]:
         """A page of jobs, newest first (results omitted), and the total count."""
-        where, args = ("WHERE status = ?", [status.value]) if status else ("", [])
+        clauses, args = [], []
+        if status:
+            clauses.append("status = ?")
+            args.append(status.value)
+        if owner is not None:
+            clauses.append("owner = ?")
+            args.append(owner)
+        where = ("WHERE " + " AND ".join(clauses)) if clauses else ""
         with self._tx() as cur:
             total = cur.execute(f"SELECT COUNT(*) FROM jobs {where}", args).fetchone()[0]
             rows = cur.execute(

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import re
+import sqlite3
 import time
 import uuid
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, File, Form, Query, Request, Response, UploadFile
+from fastapi import APIRouter, File, Form, Header, Query, Request, Response, UploadFile
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
@@ -17,7 +18,8 @@ from ...jobs.models import Job, JobOptions, JobStatus
 from ...pipeline.audio import AudioError, probe
 from ...pipeline.formats import EXPORTERS, MEDIA_TYPES
 from ...storage.audio_store import UploadTooLargeError
-from ..deps import AudioDep, RunnerDep, SettingsDep, StoreDep
+from ..auth import ClientDep
+from ..deps import AudioDep, RunnerDep, ServicesDep, SettingsDep, StoreDep
 from ..errors import ProblemError
 from ..schemas import JobAccepted, JobList, JobStatusOut, JobSummary
 
@@ -49,6 +51,8 @@ def _options(**fields) -> JobOptions:
 )
 async def submit_diarization(
     request: Request,
+    client: ClientDep,
+    services: ServicesDep,
     settings: SettingsDep,
     store: StoreDep,
     audio: AudioDep,
@@ -58,8 +62,14 @@ async def submit_diarization(
     min_speakers: Annotated[int | None, Form()] = None,
     max_speakers: Annotated[int | None, Form()] = None,
     language: Annotated[str | None, Form(description="e.g. 'en', 'af'; omit to detect")] = None,
+    idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
 ) -> JobAccepted:
-    """Queue a recording for transcription + diarization; poll ``/status/{job_id}``."""
+    """Queue a recording for transcription + diarization; poll ``/status/{job_id}``.
+
+    With an ``Idempotency-Key`` header, resending the same file with the same
+    key returns the original job instead of creating another.
+    """
+    services.rate_limiter.check(client)
     options = _options(
         num_speakers=num_speakers, min_speakers=min_speakers, max_speakers=max_speakers, language=language
     )
@@ -73,7 +83,10 @@ async def submit_diarization(
 
     job_id = uuid.uuid4().hex
     try:
-        path = await asyncio.to_thread(audio.save, job_id, audio_file.file, settings.max_upload_bytes)
+        path, sha256 = await asyncio.to_thread(audio.save, job_id, audio_file.file, settings.max_upload_bytes)
+        if idempotency_key and (previous := store.find_idempotent(client, idempotency_key)):
+            audio.delete(job_id)
+            return _replay(previous, sha256)
         info = await asyncio.to_thread(probe, path)
         if info.duration is not None and info.duration > settings.max_audio_seconds:
             raise ProblemError(
@@ -91,24 +104,41 @@ async def submit_diarization(
         audio.delete(job_id)
         raise
 
-    store.add(
-        Job(
-            id=job_id,
-            status=JobStatus.QUEUED,
-            created_at=time.time(),
-            options=options,
-            filename=(audio_file.filename or "upload")[:255],
-            audio_path=str(path),
-        )
+    job = Job(
+        id=job_id,
+        status=JobStatus.QUEUED,
+        created_at=time.time(),
+        options=options,
+        filename=(audio_file.filename or "upload")[:255],
+        audio_path=str(path),
+        owner=client,
+        idempotency_key=idempotency_key,
+        upload_sha256=sha256,
     )
+    try:
+        store.add(job)
+    except sqlite3.IntegrityError:  # the same key raced in concurrently: answer with that job
+        audio.delete(job_id)
+        previous = store.find_idempotent(client, idempotency_key or "")
+        if previous is None:
+            raise
+        return _replay(previous, sha256)
     metrics.JOBS_SUBMITTED.inc()
     runner.notify()
     return JobAccepted(job_id=job_id)
 
 
-def _load(store, job_id: str) -> Job:
+def _replay(previous: Job, sha256: str) -> JobAccepted:
+    if previous.upload_sha256 != sha256:
+        raise ProblemError(
+            422, "Idempotency-Key reused", "This Idempotency-Key was already used for a different file."
+        )
+    return JobAccepted(job_id=previous.id, status=previous.status)
+
+
+def _load(store, job_id: str, client: str | None) -> Job:
     job = store.get(job_id)
-    if job is None:
+    if job is None or (client is not None and job.owner != client):
         raise ProblemError(404, "Job not found", f"No job with id '{job_id}'.")
     if job.stage == "expired":
         raise ProblemError(
@@ -141,26 +171,27 @@ _ONE_JOB = {
 
 
 @router.get("/status/{job_id}", response_model=JobStatusOut, responses=_ONE_JOB)
-async def job_status(job_id: str, store: StoreDep) -> JobStatusOut:
+async def job_status(job_id: str, store: StoreDep, client: ClientDep) -> JobStatusOut:
     """Status, progress (0..1) and, once completed, the result."""
-    return _status(_load(store, job_id))
+    return _status(_load(store, job_id, client))
 
 
 @router.get("/jobs/{job_id}", response_model=JobStatusOut, responses=_ONE_JOB)
-async def get_job(job_id: str, store: StoreDep) -> JobStatusOut:
+async def get_job(job_id: str, store: StoreDep, client: ClientDep) -> JobStatusOut:
     """The job resource (same body as ``/status/{job_id}``)."""
-    return _status(_load(store, job_id))
+    return _status(_load(store, job_id, client))
 
 
 @router.get("/jobs", response_model=JobList)
 async def list_jobs(
     store: StoreDep,
+    client: ClientDep,
     status: JobStatus | None = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> JobList:
     """Jobs, newest first, optionally filtered by status (results not included)."""
-    jobs, total = store.list(status, limit, offset)
+    jobs, total = store.list(status, limit, offset, owner=client)
     summaries = [
         JobSummary(
             job_id=j.id,
@@ -186,10 +217,13 @@ async def list_jobs(
     },
 )
 async def job_result(
-    job_id: str, store: StoreDep, format: Literal["json", "txt", "srt", "vtt", "rttm"] = "json"
+    job_id: str,
+    store: StoreDep,
+    client: ClientDep,
+    format: Literal["json", "txt", "srt", "vtt", "rttm"] = "json",
 ) -> Response:
     """The completed result as JSON, plain text, SRT/WebVTT subtitles or RTTM."""
-    job = _load(store, job_id)
+    job = _load(store, job_id, client)
     if job.status is not JobStatus.COMPLETED or job.result is None:
         raise ProblemError(409, "Job not completed", f"Job '{job_id}' is {job.status.value}; no result yet.")
     if format == "json":
@@ -203,9 +237,12 @@ async def job_result(
 
 
 @router.delete("/jobs/{job_id}", status_code=204, responses={404: {"description": "No such job", **_PROBLEM}})
-async def delete_job(job_id: str, store: StoreDep, audio: AudioDep, runner: RunnerDep) -> Response:
+async def delete_job(
+    job_id: str, store: StoreDep, audio: AudioDep, runner: RunnerDep, client: ClientDep
+) -> Response:
     """Cancel the job if it is running, then erase its audio, result and record (POPIA)."""
-    if store.get(job_id) is None:
+    job = store.get(job_id)
+    if job is None or (client is not None and job.owner != client):
         raise ProblemError(404, "Job not found", f"No job with id '{job_id}'.")
     await runner.cancel(job_id)
     audio.delete(job_id)
