@@ -21,6 +21,7 @@ from .api.errors import install_error_handlers
 from .api.routes import health, jobs
 from .config import Settings
 from .jobs.runner import JobRunner, RunnerConfig
+from .jobs.webhooks import WebhookConfig, WebhookSender, load_or_create_secret
 from .logging_setup import configure_logging
 from .models.registry import resolve_diarization, resolve_whisper
 from .pipeline.processor import CallProcessor, Processor
@@ -78,6 +79,14 @@ def create_app(settings: Settings | None = None, processor: Processor | None = N
             job_processor = CallProcessor(workers, settings.max_audio_seconds)
         store = SQLiteJobStore(settings.db_path)
         audio = AudioStore(settings.audio_dir)
+        webhooks = WebhookSender(
+            WebhookConfig(
+                secret=load_or_create_secret(settings.webhook_secret, settings.data_dir),
+                allow_private=settings.allow_private_callbacks,
+                max_attempts=settings.webhook_max_attempts,
+                initial_delay=settings.webhook_initial_delay_seconds,
+            )
+        )
         runner = JobRunner(
             store,
             audio,
@@ -90,6 +99,7 @@ def create_app(settings: Settings | None = None, processor: Processor | None = N
                 keep_audio=settings.keep_audio,
                 result_ttl_seconds=settings.result_ttl_seconds,
             ),
+            webhooks,
         )
         app.state.services = Services(
             settings, store, audio, runner, workers, RateLimiter(settings.rate_limit_per_minute)
@@ -100,6 +110,7 @@ def create_app(settings: Settings | None = None, processor: Processor | None = N
         finally:
             log.info("shutting down", running_jobs=runner.running)
             await runner.stop(settings.shutdown_grace_seconds)
+            await webhooks.close()
             if workers is not None:
                 workers.shutdown()
             store.close()

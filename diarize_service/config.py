@@ -114,6 +114,18 @@ class Settings(BaseSettings):
     rate_limit_per_minute: int = Field(
         0, ge=0, description="Submissions per minute per API key (429 above); 0 = unlimited."
     )
+    webhook_secret: str = Field(
+        "",
+        description="Standard Webhooks signing secret ('whsec_<base64>'). Empty = generated once and "
+        "kept in DATA_DIR/webhook_secret.",
+    )
+    allow_private_callbacks: bool = Field(
+        False, description="Allow callback_url to point at loopback/private addresses (internal receivers)."
+    )
+    webhook_max_attempts: int = Field(5, ge=1, description="Delivery attempts per webhook.")
+    webhook_initial_delay_seconds: float = Field(
+        1.0, ge=0, description="Delay before the first retry; doubles after each failed attempt."
+    )
     log_level: str = Field("INFO", description="Log level.")
     log_json: bool = Field(False, description="Emit JSON logs (for log shippers) instead of console logs.")
 

@@ -71,3 +71,4 @@ class Job:
     owner: str | None = None  # API-key id that submitted the job (None when auth is off)
     idempotency_key: str | None = None
     upload_sha256: str | None = None
+    callback_url: str | None = None

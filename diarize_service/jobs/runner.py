@@ -24,6 +24,7 @@ from ..pipeline.workers import StageCrashedError
 from ..storage.audio_store import AudioStore
 from ..storage.job_store import JobStore
 from .models import Job, JobStatus
+from .webhooks import WebhookSender
 
 log = structlog.get_logger(__name__)
 
@@ -50,8 +51,14 @@ def describe_error(exc: BaseException) -> str:
 
 class JobRunner:
     def __init__(
-        self, store: JobStore, audio: AudioStore, processor: Processor, config: RunnerConfig
+        self,
+        store: JobStore,
+        audio: AudioStore,
+        processor: Processor,
+        config: RunnerConfig,
+        webhooks: WebhookSender | None = None,
     ) -> None:
+        self.webhooks = webhooks
         self.store = store
         self.audio = audio
         self.processor = processor
@@ -182,6 +189,9 @@ class JobRunner:
             if final is not None:
                 metrics.JOBS_FINISHED.labels(final.value).inc()
                 self._cleanup(job.id)
+                if job.callback_url and self.webhooks is not None:
+                    finished = self.store.get(job.id)
+                    self.webhooks.notify(job.callback_url, job.id, final.value, finished and finished.error)
 
     def _cleanup(self, job_id: str) -> None:
         self.audio.delete_decoded(job_id)

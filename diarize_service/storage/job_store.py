@@ -40,7 +40,8 @@ CREATE TABLE IF NOT EXISTS jobs (
     result        TEXT,
     owner         TEXT,
     idempotency_key TEXT,
-    upload_sha256 TEXT
+    upload_sha256 TEXT,
+    callback_url  TEXT
 );
 CREATE INDEX IF NOT EXISTS jobs_status_created ON jobs (status, created_at);
 CREATE UNIQUE INDEX IF NOT EXISTS jobs_idempotency ON jobs (owner, idempotency_key)
@@ -114,13 +115,14 @@ class SQLiteJobStore:
             owner=row["owner"],
             idempotency_key=row["idempotency_key"],
             upload_sha256=row["upload_sha256"],
+            callback_url=row["callback_url"],
         )
 
     def add(self, job: Job) -> None:
         with self._tx() as cur:
             cur.execute(
                 "INSERT INTO jobs (id, status, created_at, options, filename, audio_path, owner, "
-                "idempotency_key, upload_sha256) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "idempotency_key, upload_sha256, callback_url) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     job.id,
                     job.status.value,
@@ -131,6 +133,7 @@ class SQLiteJobStore:
                     job.owner,
                     job.idempotency_key,
                     job.upload_sha256,
+                    job.callback_url,
                 ),
             )
 

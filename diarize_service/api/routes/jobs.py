@@ -15,6 +15,7 @@ from pydantic import ValidationError
 
 from ... import metrics
 from ...jobs.models import Job, JobOptions, JobStatus
+from ...jobs.webhooks import CallbackURLError, check_callback_url
 from ...pipeline.audio import AudioError, probe
 from ...pipeline.formats import EXPORTERS, MEDIA_TYPES
 from ...storage.audio_store import UploadTooLargeError
@@ -62,6 +63,9 @@ async def submit_diarization(
     min_speakers: Annotated[int | None, Form()] = None,
     max_speakers: Annotated[int | None, Form()] = None,
     language: Annotated[str | None, Form(description="e.g. 'en', 'af'; omit to detect")] = None,
+    callback_url: Annotated[
+        str | None, Form(max_length=2000, description="POSTed (signed) when the job finishes")
+    ] = None,
     idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
 ) -> JobAccepted:
     """Queue a recording for transcription + diarization; poll ``/status/{job_id}``.
@@ -70,6 +74,11 @@ async def submit_diarization(
     key returns the original job instead of creating another.
     """
     services.rate_limiter.check(client)
+    if callback_url:
+        try:
+            await asyncio.to_thread(check_callback_url, callback_url, settings.allow_private_callbacks)
+        except CallbackURLError as exc:
+            raise ProblemError(422, "Invalid callback_url", str(exc)) from exc
     options = _options(
         num_speakers=num_speakers, min_speakers=min_speakers, max_speakers=max_speakers, language=language
     )
@@ -114,6 +123,7 @@ async def submit_diarization(
         owner=client,
         idempotency_key=idempotency_key,
         upload_sha256=sha256,
+        callback_url=callback_url or None,
     )
     try:
         store.add(job)
