@@ -198,7 +198,7 @@ async def list_jobs(
     client: ClientDep,
     status: JobStatus | None = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=2**62)] = 0,
 ) -> JobList:
     """Jobs, newest first, optionally filtered by status (results not included)."""
     jobs, total = store.list(status, limit, offset, owner=client)
