@@ -62,10 +62,11 @@ class Settings(BaseSettings):
         description="Hop of the 10 s diarization window as a fraction of it (0.1 = 1 s, pyannote's "
         "default). Larger is faster: embeddings are computed per window.",
     )
-    embedding_mode: Literal["pooled", "naive"] = Field(
-        "pooled",
-        description="'pooled': one CAM++ pass per window, statistics pooled per speaker (fast); 'naive': "
-        "one pass per (window, speaker) on that speaker's frames only (pyannote's way). See bench/.",
+    embedding_mode: Literal["file", "pooled", "naive"] = Field(
+        "naive",
+        description="Speaker-embedding extraction: 'naive' = one CAM++ pass per (window, speaker) on that "
+        "speaker's frames (pyannote's way); 'pooled' = one pass per window; 'file' = one pass over the "
+        "whole file, pooled per window and speaker (fastest). Compared in bench/.",
     )
     clustering_threshold: float = Field(
         0.6,

@@ -41,6 +41,37 @@ class SpeakerTurnOut(BaseModel):
     speaker: str
 
 
+class SpeakerAnalytics(BaseModel):
+    talk_time: float = Field(description="Seconds this speaker talks (diarizer timeline).")
+    talk_to_listen_ratio: float | None = Field(description="Own talk time / everyone else's.")
+    words_per_minute: float
+    longest_monologue: float = Field(description="Longest stretch of talk, pauses < 1.5 s bridged.")
+
+
+class Interruption(BaseModel):
+    time: float
+    interrupter: str
+    interrupted: str
+
+
+class Silence(BaseModel):
+    start: float
+    end: float
+    duration: float
+
+
+class CallAnalytics(BaseModel):
+    speakers: dict[str, SpeakerAnalytics]
+    overlap_time: float = Field(description="Seconds with two or more people talking.")
+    interruptions: list[Interruption]
+    interruption_count: int
+    dead_air: list[Silence] = Field(description="Silences of 3 s or more.")
+    dead_air_total: float
+    time_to_first_response: float | None = Field(
+        description="Seconds between the end of the opener's first turn and the other party's first turn."
+    )
+
+
 class DiarizationResult(BaseModel):
     transcript: str = Field(description="One line per segment: 'Speaker_01 [0.00s - 5.23s]: text'.")
     speakers: dict[str, SpeakerStats]
@@ -54,6 +85,7 @@ class DiarizationResult(BaseModel):
     diarization: list[SpeakerTurnOut] = Field(
         description="Raw speaker turns from the diarizer (may overlap), same speaker names."
     )
+    analytics: CallAnalytics
     timings: dict[str, float] = Field(description="Seconds per pipeline stage.")
 
 

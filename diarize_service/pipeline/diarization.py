@@ -37,7 +37,12 @@ from pyannote.audio.pipelines.clustering import Clustering  # noqa: E402
 from pyannote.core import Annotation  # noqa: E402
 from pyannote.pipeline.parameter import ParamDict, Uniform  # noqa: E402
 
-from .embedding import MIN_SPEECH_FRAMES, CamPlusPlusEmbedding, PooledChunkEmbedder  # noqa: E402
+from .embedding import (  # noqa: E402
+    MIN_SPEECH_FRAMES,
+    CamPlusPlusEmbedding,
+    FileTrunkEmbedder,
+    PooledChunkEmbedder,
+)
 
 # Tuned on the dev calls and AMI dev/train excerpts (bench/tune_clustering.py).
 # The threshold is a Euclidean distance between L2-normalised embeddings.
@@ -97,7 +102,10 @@ class LocalSpeakerDiarization(SpeakerDiarization):
     ) -> None:
         Pipeline.__init__(self)
         self.embedding_mode = embedding_mode
-        self._pooled = PooledChunkEmbedder(embedding, embedding_batch_size)
+        self._fast_embedders = {
+            "pooled": PooledChunkEmbedder(embedding, embedding_batch_size),
+            "file": FileTrunkEmbedder(embedding, embedding_batch_size),
+        }
         self.legacy = False
         self.segmentation_model = "local"
         self.embedding = "local"
@@ -123,7 +131,7 @@ class LocalSpeakerDiarization(SpeakerDiarization):
         self._expects_num_speakers = False
 
     def get_embeddings(self, file, binary_segmentations, exclude_overlap=False, hook=None):
-        if self.embedding_mode == "pooled":
+        if self.embedding_mode in self._fast_embedders:
             return self._pooled_embeddings(file, binary_segmentations, hook)
         from pyannote.audio.core.io import Audio
 
@@ -138,7 +146,7 @@ class LocalSpeakerDiarization(SpeakerDiarization):
         enough = clean.sum(axis=1, keepdims=True) >= MIN_SPEECH_FRAMES * data.shape[1] / 1000
         masks = np.where(enough, clean, data)
         starts = [chunk.start for chunk, _ in binary_segmentations]
-        embeddings = self._pooled(
+        embeddings = self._fast_embedders[self.embedding_mode](
             file["waveform"], starts, binary_segmentations.sliding_window.duration, masks
         )
         if hook is not None:

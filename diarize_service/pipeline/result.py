@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .analytics import call_analytics
 from .asr import AsrResult
 from .assign import Turn
 from .diarization import SpeakerTurn
@@ -80,6 +81,10 @@ def build_result(
     segments = segments_payload(turns, names)
     speakers = speaker_statistics(segments)
     transcript = "\n".join(transcript_line(s["speaker"], s["start"], s["end"], s["text"]) for s in segments)
+    timeline = [
+        {"start": _r(t.start), "end": _r(t.end), "speaker": names.get(t.speaker, t.speaker)}
+        for t in diarization
+    ]
     return {
         "transcript": transcript,
         "speakers": speakers,
@@ -90,9 +95,7 @@ def build_result(
         "language": asr.language,
         "language_probability": _r(asr.language_probability),
         "models": models,
-        "diarization": [
-            {"start": _r(t.start), "end": _r(t.end), "speaker": names.get(t.speaker, t.speaker)}
-            for t in diarization
-        ],
+        "diarization": timeline,
+        "analytics": call_analytics(segments, timeline, audio_duration),
         "timings": {k: _r(v) for k, v in stage_seconds.items()},
     }
