@@ -34,6 +34,15 @@ class JobOptions(BaseModel):
         None, description="Whisper language code (e.g. 'en', 'af'); omitted = detect per job."
     )
 
+    initial_prompt: str | None = Field(
+        None, max_length=1000, description="Context for Whisper, e.g. product names and their spelling."
+    )
+    hotwords: str | None = Field(None, max_length=500, description="Words to bias recognition towards.")
+
+    redact_pii: bool = Field(
+        False, description="Replace ID/card/phone numbers, long digit strings and e-mails with tags."
+    )
+
     @model_validator(mode="after")
     def _consistent_bounds(self) -> JobOptions:
         if self.min_speakers and self.max_speakers and self.min_speakers > self.max_speakers:

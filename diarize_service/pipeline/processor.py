@@ -18,6 +18,7 @@ import numpy as np
 
 from ..jobs.models import JobOptions
 from .audio import SAMPLE_RATE, decode
+from .redaction import redact_turns
 from .result import build_result
 from .workers import StageWorkers
 
@@ -67,7 +68,15 @@ class CallProcessor:
             return out
 
         asr, diarization = await asyncio.gather(
-            timed("asr", self.workers.transcribe(decoded_path, language=options.language)),
+            timed(
+                "asr",
+                self.workers.transcribe(
+                    decoded_path,
+                    language=options.language,
+                    initial_prompt=options.initial_prompt,
+                    hotwords=options.hotwords,
+                ),
+            ),
             timed(
                 "diarization",
                 self.workers.diarize(
@@ -83,6 +92,9 @@ class CallProcessor:
             timings[f"diarization.{step}"] = seconds
         t = time.perf_counter()
         turns, names = await self.workers.assign(asr, diarization, self.max_pause)
+        if options.redact_pii:
+            # before build_result: the unredacted words are never stored anywhere
+            turns = redact_turns(turns)
         timings["assign"] = time.perf_counter() - t
         report(PROGRESS["assigned"], "assigned")
 

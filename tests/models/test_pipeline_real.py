@@ -120,3 +120,62 @@ def test_rttm_export_scores_with_pyannote_metrics(sample_result, sample_rttm, tm
     hypothesis = next(iter(load_rttm(path).values()))
     reference = next(iter(load_rttm(sample_rttm).values()))
     assert DiarizationErrorRate(collar=0.25)(reference, hypothesis) < 0.10
+
+
+def test_prompt_and_hotwords_are_accepted(pipeline, sample_wav):
+    result = pipeline(sample_wav, initial_prompt="Diane from New Jersey talks to Sheila.", hotwords="Sheila")
+    assert "chicago" in result["transcript"].lower()
+
+
+def test_speaker_bounds_are_honoured_on_a_call(pipeline, simulated_call):
+    cid = json.loads((simulated_call / "index.json").read_text())["calls"][0]["call_id"]
+    result = pipeline(simulated_call / f"{cid}.wav", min_speakers=2, max_speakers=2)
+    assert result["total_speakers"] == 2
+    assert len({t["speaker"] for t in result["diarization"]}) == 2
+
+
+def test_analytics_on_the_sample(sample_result):
+    analytics = sample_result["analytics"]
+    assert set(analytics["speakers"]) == {"Speaker_01", "Speaker_02"}
+    for stats in analytics["speakers"].values():
+        assert 60 < stats["words_per_minute"] < 400 and stats["talk_time"] > 3
+    assert analytics["time_to_first_response"] is not None
+    assert analytics["dead_air"] and analytics["dead_air"][0]["start"] == 0.0  # ~6 s before anyone speaks
+
+
+@pytest.fixture(scope="module")
+def digits_call(tmp_path_factory, make_calls_script, pool_dev):
+    """A simulated call in which the customer reads out digit strings (FSDD speaker)."""
+    import subprocess
+    import sys
+
+    out = tmp_path_factory.mktemp("digits")
+    subprocess.run(
+        [sys.executable, str(make_calls_script), "--speakers-from", str(pool_dev), "--seed", "1",
+         "--n-calls", "6", "--out", str(out), "--min-dur", "60", "--max-dur", "150"],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    return out / "dev_s1_004.wav"
+
+
+def test_pii_redaction_removes_spoken_digit_strings(pipeline, digits_call):
+    plain = pipeline(digits_call)
+    redacted = pipeline(digits_call, redact_pii=True)
+
+    def longest_digit_run(result):
+        from diarize_service.pipeline.redaction import _digits_of
+
+        best = 0
+        for seg in result["segments"]:
+            run = 0
+            for w in seg["words"]:
+                got, _ = _digits_of(w["word"], 1)
+                run = run + len(got) if got else 0
+                best = max(best, run)
+        return best
+
+    assert longest_digit_run(plain) >= 6  # the call really contains long digit strings
+    assert longest_digit_run(redacted) < 6
+    assert "[PHONE_NUMBER]" in redacted["transcript"] or "[NUMBER]" in redacted["transcript"]
+    tagged = [w for s in redacted["segments"] for w in s["words"] if w["word"].startswith("[")]
+    assert all(w["end"] > w["start"] for w in tagged)

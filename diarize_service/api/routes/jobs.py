@@ -63,6 +63,9 @@ async def submit_diarization(
     min_speakers: Annotated[int | None, Form()] = None,
     max_speakers: Annotated[int | None, Form()] = None,
     language: Annotated[str | None, Form(description="e.g. 'en', 'af'; omit to detect")] = None,
+    initial_prompt: Annotated[str | None, Form(description="Context/vocabulary for ASR")] = None,
+    hotwords: Annotated[str | None, Form(description="Words to bias ASR towards, e.g. product names")] = None,
+    redact_pii: Annotated[bool, Form(description="Redact ID, card, phone numbers and e-mails")] = False,
     callback_url: Annotated[
         str | None, Form(max_length=2000, description="POSTed (signed) when the job finishes")
     ] = None,
@@ -80,7 +83,13 @@ async def submit_diarization(
         except CallbackURLError as exc:
             raise ProblemError(422, "Invalid callback_url", str(exc)) from exc
     options = _options(
-        num_speakers=num_speakers, min_speakers=min_speakers, max_speakers=max_speakers, language=language
+        num_speakers=num_speakers,
+        min_speakers=min_speakers,
+        max_speakers=max_speakers,
+        language=language,
+        initial_prompt=initial_prompt or None,
+        hotwords=hotwords or None,
+        redact_pii=redact_pii,
     )
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > settings.max_upload_bytes + 64 * 1024:
