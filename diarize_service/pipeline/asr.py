@@ -10,36 +10,11 @@ cut speech into batches, so it runs entirely from local files.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 import numpy as np
 from faster_whisper import BatchedInferencePipeline, WhisperModel
 
 from ..models.registry import WhisperModelSpec
-
-
-@dataclass
-class Word:
-    start: float
-    end: float
-    word: str
-    probability: float
-    speaker: str | None = None
-
-
-@dataclass
-class AsrSegment:
-    start: float
-    end: float
-    text: str
-    words: list[Word] = field(default_factory=list)
-
-
-@dataclass
-class AsrResult:
-    language: str
-    language_probability: float
-    segments: list[AsrSegment]
+from .types import AsrResult, AsrSegment, Word
 
 
 class Transcriber:

@@ -92,36 +92,49 @@ def probe(path: Path) -> AudioInfo:
 def decode(path: Path, sample_rate: int = SAMPLE_RATE, max_seconds: float | None = None) -> np.ndarray:
     """Decode the first audio stream to mono float32 at *sample_rate*.
 
-    Stereo is down-mixed (mean of channels) which is what diarization of a mixed
-    call needs.  Raises :class:`AudioError` for corrupt or silent-empty files and
+    Stereo is down-mixed (mean of channels), which is what diarization of a
+    mixed call needs.  See :func:`decode_channels` for the errors raised.
+    """
+    channels = decode_channels(path, sample_rate, max_seconds)
+    return channels[0] if channels.shape[0] == 1 else channels.mean(axis=0)
+
+
+def decode_channels(
+    path: Path, sample_rate: int = SAMPLE_RATE, max_seconds: float | None = None
+) -> np.ndarray:
+    """Decode to float32 ``(channels, samples)`` at *sample_rate*; channels: 1, or 2 for stereo.
+
+    Files with more than two channels are down-mixed to stereo by FFmpeg.
+    Raises :class:`AudioError` for corrupt or empty files and
     :class:`AudioTooLongError` past *max_seconds* (checked while decoding, so a
     mislabelled 10-hour file is not decoded in full first).
     """
     chunks: list[np.ndarray] = []
     total = 0
     limit = None if max_seconds is None else int(max_seconds * sample_rate)
-    resampler = av.AudioResampler(format="flt", layout="mono", rate=sample_rate)
     try:
         with av.open(str(path), mode="r") as container:
             if not container.streams.audio:
                 raise EmptyAudioError("The file has no audio stream.")
             stream = container.streams.audio[0]
+            layout = "stereo" if (stream.codec_context.channels or 1) >= 2 else "mono"
+            resampler = av.AudioResampler(format="fltp", layout=layout, rate=sample_rate)
             for frame in container.decode(stream):
                 for out in resampler.resample(frame):
-                    chunk = out.to_ndarray().reshape(-1)
+                    chunk = out.to_ndarray()
                     chunks.append(chunk)
-                    total += chunk.size
+                    total += chunk.shape[1]
                 if limit is not None and total > limit:
                     raise AudioTooLongError(f"The recording is longer than the limit of {max_seconds:.0f} s.")
             for out in resampler.resample(None):
-                chunks.append(out.to_ndarray().reshape(-1))
+                chunks.append(out.to_ndarray())
     except AudioError:
         raise
     except (av.error.FFmpegError, ValueError) as exc:
         raise UnsupportedAudioError(f"The audio could not be decoded: {_reason(exc)}.") from exc
     if not chunks:
         raise EmptyAudioError("The audio stream decodes to zero samples.")
-    audio = np.concatenate(chunks).astype(np.float32, copy=False)
-    if audio.size == 0:
+    audio = np.concatenate(chunks, axis=1).astype(np.float32, copy=False)
+    if audio.shape[1] == 0:
         raise EmptyAudioError("The audio stream decodes to zero samples.")
     return audio

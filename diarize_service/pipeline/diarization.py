@@ -19,7 +19,6 @@ from __future__ import annotations
 import os
 import time
 import warnings
-from dataclasses import dataclass, field
 from typing import ClassVar
 
 import numpy as np
@@ -43,25 +42,12 @@ from .embedding import (  # noqa: E402
     FileTrunkEmbedder,
     PooledChunkEmbedder,
 )
+from .types import DiarizationOutput, SpeakerTurn  # noqa: E402
 
 # Tuned on the dev calls and AMI dev/train excerpts (bench/tune_clustering.py).
 # The threshold is a Euclidean distance between L2-normalised embeddings.
 DEFAULT_THRESHOLD = 0.6
 CLUSTERING_METHOD = {"method": "centroid", "min_cluster_size": 12}
-
-
-@dataclass(frozen=True)
-class SpeakerTurn:
-    start: float
-    end: float
-    speaker: str
-
-
-@dataclass(frozen=True)
-class DiarizationOutput:
-    turns: list[SpeakerTurn]  # may overlap (two people talking at once)
-    exclusive_turns: list[SpeakerTurn]  # at most one speaker at a time: for word assignment
-    timings: dict[str, float] = field(default_factory=dict)  # seconds per pyannote step
 
 
 class StepTimer:

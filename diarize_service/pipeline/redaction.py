@@ -17,8 +17,8 @@ from __future__ import annotations
 import re
 from datetime import date
 
-from .asr import Word
-from .assign import Turn
+from .turns import Turn
+from .types import Word
 
 SPOKEN_DIGITS = {
     "zero": "0", "oh": "0", "o": "0", "nil": "0", "one": "1", "two": "2", "three": "3",

@@ -11,9 +11,8 @@ from __future__ import annotations
 from typing import Any
 
 from .analytics import call_analytics
-from .asr import AsrResult
-from .assign import Turn
-from .diarization import SpeakerTurn
+from .turns import Turn
+from .types import AsrResult, SpeakerTurn
 
 
 def _r(x: float) -> float:

@@ -110,7 +110,8 @@ def _diarize(audio_path: str, options: dict[str, Any]):
 
 
 def _assign(asr, diarization, max_pause: float):
-    from .assign import build_turns, label_words, snap_to_sentence_ends, speaker_names
+    from .assign import label_words
+    from .turns import build_turns, snap_to_sentence_ends, speaker_names
 
     words = snap_to_sentence_ends(label_words(asr, diarization.exclusive_turns))
     turns = build_turns(words, max_pause=max_pause)

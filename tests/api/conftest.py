@@ -13,11 +13,10 @@ from fastapi.testclient import TestClient
 from diarize_service.app import create_app
 from diarize_service.config import Settings
 from diarize_service.jobs.models import JobOptions
-from diarize_service.pipeline.asr import AsrResult, Word
-from diarize_service.pipeline.assign import Turn
 from diarize_service.pipeline.audio import SAMPLE_RATE, decode
-from diarize_service.pipeline.diarization import SpeakerTurn
 from diarize_service.pipeline.result import build_result
+from diarize_service.pipeline.turns import Turn
+from diarize_service.pipeline.types import AsrResult, SpeakerTurn, Word
 
 
 class FakeProcessor:

@@ -7,9 +7,9 @@ import itertools
 from hypothesis import given
 from hypothesis import strategies as st
 
-from diarize_service.pipeline.asr import AsrResult, AsrSegment, Word
-from diarize_service.pipeline.assign import build_turns, label_words, snap_to_sentence_ends, speaker_names
-from diarize_service.pipeline.diarization import SpeakerTurn
+from diarize_service.pipeline.assign import label_words
+from diarize_service.pipeline.turns import build_turns, snap_to_sentence_ends, speaker_names
+from diarize_service.pipeline.types import AsrResult, AsrSegment, SpeakerTurn, Word
 
 
 def w(start: float, end: float, text: str, speaker: str | None = None) -> Word:

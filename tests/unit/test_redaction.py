@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from diarize_service.pipeline.asr import Word
-from diarize_service.pipeline.assign import Turn
 from diarize_service.pipeline.redaction import classify, luhn_valid, redact_turns, redact_words
+from diarize_service.pipeline.turns import Turn
+from diarize_service.pipeline.types import Word
 
 
 def words(text: str) -> list[Word]:

@@ -6,10 +6,9 @@ import re
 
 import pytest
 
-from diarize_service.pipeline.asr import AsrResult, Word
-from diarize_service.pipeline.assign import Turn
-from diarize_service.pipeline.diarization import SpeakerTurn
 from diarize_service.pipeline.result import build_result, transcript_line
+from diarize_service.pipeline.turns import Turn
+from diarize_service.pipeline.types import AsrResult, SpeakerTurn, Word
 
 
 def test_transcript_line_format():

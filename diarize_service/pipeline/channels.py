@@ -1,0 +1,87 @@
+"""Stereo calls recorded one party per channel: speech per channel, leak suppression.
+
+Many contact-centre recorders write the agent on one channel and the customer
+on the other.  Then "who spoke when" is known from the channel itself, which
+is far more reliable than voice clustering: each channel gets its own speech
+detection (Silero VAD, bundled with faster-whisper) and its own ASR, and the
+words are interleaved by time.
+
+Echo and crosstalk put an attenuated copy of one party into the other's
+channel.  A frame only counts as speech on a channel when that channel is
+not far quieter than the other one at the same moment (``LEAK_DB``), so the
+leaked copy neither becomes speech regions nor words of the wrong party.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+FRAME = 320  # 20 ms at 16 kHz
+LEAK_DB = 15.0  # a channel this much quieter than the other at the same time is leakage
+IDENTICAL_CORRELATION = 0.95  # dual-mono: both channels carry the same mix
+SILENT_DBFS = -60.0
+
+
+@dataclass(frozen=True)
+class Region:
+    start: float
+    end: float
+
+
+def frame_levels(channel: np.ndarray) -> np.ndarray:
+    """Frame energies in dBFS (20 ms frames)."""
+    n = len(channel) // FRAME
+    frames = channel[: n * FRAME].reshape(n, FRAME).astype(np.float64)
+    return 10 * np.log10(np.mean(frames**2, axis=1) + 1e-12)
+
+
+def should_split(channels: np.ndarray) -> bool:
+    """True when a 2-channel recording really holds different signals per channel.
+
+    Dual-mono files (both channels the same mix) and files with one silent
+    channel are diarized as mixed audio instead.
+    """
+    if channels.shape[0] < 2:
+        return False
+    left, right = channels[0], channels[1]
+    levels = [float(10 * np.log10(np.mean(c.astype(np.float64) ** 2) + 1e-12)) for c in (left, right)]
+    if min(levels) < SILENT_DBFS:
+        return False
+    corr = float(np.corrcoef(left, right)[0, 1])
+    return not (np.isfinite(corr) and corr > IDENTICAL_CORRELATION)
+
+
+def dominant_mask(channels: np.ndarray, index: int) -> np.ndarray:
+    """Per 20 ms frame: is channel *index* not drowned by the other (i.e. not leakage)?"""
+    own = frame_levels(channels[index])
+    other = frame_levels(channels[1 - index])
+    return own >= other - LEAK_DB
+
+
+def speech_regions(
+    vad_spans: list[tuple[float, float]], dominant: np.ndarray, min_duration: float = 0.2
+) -> list[Region]:
+    """VAD spans (seconds) restricted to frames where the channel dominates."""
+    regions: list[Region] = []
+    step = FRAME / 16_000
+    for start, end in vad_spans:
+        lo, hi = int(start / step), min(int(np.ceil(end / step)), len(dominant))
+        run_start = None
+        for i in range(lo, hi + 1):
+            active = i < hi and dominant[i]
+            if active and run_start is None:
+                run_start = i
+            elif not active and run_start is not None:
+                s, e = max(start, run_start * step), min(end, i * step)
+                if e - s >= min_duration:
+                    regions.append(Region(s, e))
+                run_start = None
+    return regions
+
+
+def inside(t0: float, t1: float, regions: list[Region], tolerance: float = 0.2) -> bool:
+    """Does the word [t0, t1] overlap one of *regions* (with some tolerance for word-time drift)?"""
+    mid = (t0 + t1) / 2
+    return any(r.start - tolerance <= mid <= r.end + tolerance for r in regions)

@@ -1,0 +1,47 @@
+"""Plain data passed between pipeline stages and processes (no model imports here).
+
+Kept apart from the stage modules so that the API process, which only
+assembles results, never imports torch, pyannote or CTranslate2.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass
+class Word:
+    start: float
+    end: float
+    word: str
+    probability: float
+    speaker: str | None = None
+
+
+@dataclass
+class AsrSegment:
+    start: float
+    end: float
+    text: str
+    words: list[Word] = field(default_factory=list)
+
+
+@dataclass
+class AsrResult:
+    language: str
+    language_probability: float
+    segments: list[AsrSegment]
+
+
+@dataclass(frozen=True)
+class SpeakerTurn:
+    start: float
+    end: float
+    speaker: str
+
+
+@dataclass(frozen=True)
+class DiarizationOutput:
+    turns: list[SpeakerTurn]  # may overlap (two people talking at once)
+    exclusive_turns: list[SpeakerTurn]  # at most one speaker at a time: for word assignment
+    timings: dict[str, float] = field(default_factory=dict)  # seconds per pyannote step
