@@ -35,6 +35,7 @@ def main() -> None:
     parser.add_argument("--n-calls", type=int, default=6)
     parser.add_argument("--ami", type=int, default=6, help="AMI excerpts to include (dev+train only)")
     parser.add_argument("--segmentation-step", type=float, default=0.1)
+    parser.add_argument("--embedding-mode", default="file", choices=["file", "pooled", "naive"])
     args = parser.parse_args()
     torch.set_num_threads(len(os.sched_getaffinity(0)))
 
@@ -44,7 +45,11 @@ def main() -> None:
     items = datasets.simulated_calls(calls)
     items += [i for i in datasets.ami() if not i.name.startswith("tst")][: args.ami]
 
-    diarizer = Diarizer(resolve_diarization("bundled", None, False), segmentation_step=args.segmentation_step)
+    diarizer = Diarizer(
+        resolve_diarization("bundled", None, False),
+        segmentation_step=args.segmentation_step,
+        embedding_mode=args.embedding_mode,
+    )
     pipeline = diarizer.pipeline
     pipeline.training = True  # keeps segmentation + embeddings cached in each file dict
     files = []

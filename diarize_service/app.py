@@ -18,7 +18,7 @@ from fastapi import FastAPI
 from .api.auth import RateLimiter
 from .api.deps import Services
 from .api.errors import install_error_handlers
-from .api.routes import health, jobs
+from .api.routes import batches, health, jobs
 from .config import Settings
 from .jobs.runner import JobRunner, RunnerConfig
 from .jobs.webhooks import WebhookConfig, WebhookSender, load_or_create_secret
@@ -123,5 +123,6 @@ def create_app(settings: Settings | None = None, processor: Processor | None = N
     )
     install_error_handlers(app)
     app.include_router(jobs.router)
+    app.include_router(batches.router)
     app.include_router(health.router)
     return app

@@ -81,6 +81,7 @@ class DiarizationResult(BaseModel):
     processing_time: float
     language: str
     language_probability: float
+    channel_mode: str = Field(description="'split' (speaker = channel) or 'mixed' (voice diarization).")
     models: dict[str, str]
     diarization: list[SpeakerTurnOut] = Field(
         description="Raw speaker turns from the diarizer (may overlap), same speaker names."

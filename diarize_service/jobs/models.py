@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field, model_validator
 
@@ -39,6 +39,14 @@ class JobOptions(BaseModel):
     )
     hotwords: str | None = Field(None, max_length=500, description="Words to bias recognition towards.")
 
+    channel_mode: Literal["auto", "mixed", "split"] = Field(
+        "auto",
+        description="Stereo handling: 'split' = one party per channel, 'mixed' = diarize the down-mix, "
+        "'auto' = split when the two channels carry different signals.",
+    )
+    channel_names: tuple[str, str] = Field(
+        ("Agent", "Customer"), description="Speaker names for the left and right channel in split mode."
+    )
     redact_pii: bool = Field(
         False, description="Replace ID/card/phone numbers, long digit strings and e-mails with tags."
     )
@@ -52,6 +60,10 @@ class JobOptions(BaseModel):
             or (self.max_speakers and self.num_speakers > self.max_speakers)
         ):
             raise ValueError("num_speakers must lie within min_speakers..max_speakers")
+        names = tuple(n.strip() for n in self.channel_names)
+        if any(not n or len(n) > 40 for n in names) or names[0] == names[1]:
+            raise ValueError("channel_names must be two different names of 1-40 characters")
+        self.channel_names = names
         if self.language is not None:
             from faster_whisper.tokenizer import _LANGUAGE_CODES
 
@@ -81,3 +93,4 @@ class Job:
     idempotency_key: str | None = None
     upload_sha256: str | None = None
     callback_url: str | None = None
+    batch_id: str | None = None

@@ -17,9 +17,12 @@ from typing import Any, Protocol
 import numpy as np
 
 from ..jobs.models import JobOptions
-from .audio import SAMPLE_RATE, decode
+from .audio import SAMPLE_RATE, EmptyAudioError, decode_channels
+from .channels import should_split
 from .redaction import redact_turns
 from .result import build_result
+from .turns import build_turns
+from .types import SpeakerTurn
 from .workers import StageWorkers
 
 ProgressCallback = Callable[[float, str], None]
@@ -49,13 +52,43 @@ class CallProcessor:
         timings: dict[str, float] = {}
 
         t = time.perf_counter()
-        audio = await asyncio.to_thread(decode, audio_path, SAMPLE_RATE, self.max_audio_seconds)
+        channels = await asyncio.to_thread(decode_channels, audio_path, SAMPLE_RATE, self.max_audio_seconds)
+        split = options.channel_mode == "split" or (options.channel_mode == "auto" and should_split(channels))
+        if options.channel_mode == "split" and channels.shape[0] < 2:
+            raise EmptyAudioError("channel_mode=split needs a stereo recording; this one is mono.")
+        audio = channels[:2] if split else channels.mean(axis=0)
         await asyncio.to_thread(np.save, decoded_path, audio)
-        duration = audio.size / SAMPLE_RATE
-        del audio
+        duration = channels.shape[1] / SAMPLE_RATE
+        del channels, audio
         timings["decode"] = time.perf_counter() - t
         report(PROGRESS["decoded"], "decoded")
 
+        if split:
+            turns, names, timeline, language = await self._split_channels(decoded_path, options, timings)
+        else:
+            turns, names, timeline, language = await self._mixed(decoded_path, options, report, timings)
+        if options.redact_pii:
+            # before build_result: the unredacted words are never stored anywhere
+            turns = redact_turns(turns)
+        report(PROGRESS["assigned"], "assigned")
+
+        return build_result(
+            language=language,
+            turns=turns,
+            names=names,
+            diarization=timeline,
+            audio_duration=duration,
+            processing_time=time.perf_counter() - started,
+            models={
+                "asr": self.workers.asr.info.get("model", "?"),
+                "diarization": "channels" if split else self.workers.diarization.info.get("model", "?"),
+            },
+            stage_seconds=timings,
+            channel_mode="split" if split else "mixed",
+        )
+
+    async def _mixed(self, decoded_path: Path, options: JobOptions, report: ProgressCallback, timings):
+        """Down-mixed audio: ASR and diarization run concurrently, then words get speakers."""
         done = {"n": 0}
 
         async def timed(name: str, coro):
@@ -68,15 +101,7 @@ class CallProcessor:
             return out
 
         asr, diarization = await asyncio.gather(
-            timed(
-                "asr",
-                self.workers.transcribe(
-                    decoded_path,
-                    language=options.language,
-                    initial_prompt=options.initial_prompt,
-                    hotwords=options.hotwords,
-                ),
-            ),
+            timed("asr", self.workers.transcribe(decoded_path, **_asr_options(options))),
             timed(
                 "diarization",
                 self.workers.diarize(
@@ -87,27 +112,40 @@ class CallProcessor:
                 ),
             ),
         )
-
         for step, seconds in diarization.timings.items():
             timings[f"diarization.{step}"] = seconds
         t = time.perf_counter()
         turns, names = await self.workers.assign(asr, diarization, self.max_pause)
-        if options.redact_pii:
-            # before build_result: the unredacted words are never stored anywhere
-            turns = redact_turns(turns)
         timings["assign"] = time.perf_counter() - t
-        report(PROGRESS["assigned"], "assigned")
+        return turns, names, diarization.turns, (asr.language, asr.language_probability)
 
-        return build_result(
-            asr=asr,
-            turns=turns,
-            names=names,
-            diarization=diarization.turns,
-            audio_duration=duration,
-            processing_time=time.perf_counter() - started,
-            models={
-                "asr": self.workers.asr.info.get("model", "?"),
-                "diarization": self.workers.diarization.info.get("model", "?"),
-            },
-            stage_seconds=timings,
+    async def _split_channels(self, decoded_path: Path, options: JobOptions, timings):
+        """One party per channel: the channel is the speaker; words are interleaved by time."""
+        t = time.perf_counter()
+        per_channel = await self.workers.transcribe_channels(decoded_path, **_asr_options(options))
+        timings["asr"] = time.perf_counter() - t
+        words, timeline = [], []
+        for name, (asr, regions) in zip(options.channel_names, per_channel, strict=True):
+            for seg in asr.segments:
+                for word in seg.words:
+                    word.speaker = name
+                    words.append(word)
+            timeline += [SpeakerTurn(r.start, r.end, name) for r in regions]
+        words.sort(key=lambda w: (w.start, w.end))
+        turns = build_turns(words, self.max_pause)
+        names = {name: name for name in options.channel_names}
+        best = max((asr for asr, _ in per_channel), key=lambda a: sum(len(s.words) for s in a.segments))
+        return (
+            turns,
+            names,
+            sorted(timeline, key=lambda t: t.start),
+            (best.language, best.language_probability),
         )
+
+
+def _asr_options(options: JobOptions) -> dict[str, Any]:
+    return {
+        "language": options.language,
+        "initial_prompt": options.initial_prompt,
+        "hotwords": options.hotwords,
+    }

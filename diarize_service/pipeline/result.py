@@ -12,7 +12,7 @@ from typing import Any
 
 from .analytics import call_analytics
 from .turns import Turn
-from .types import AsrResult, SpeakerTurn
+from .types import SpeakerTurn
 
 
 def _r(x: float) -> float:
@@ -68,7 +68,7 @@ def speaker_statistics(segments: list[dict[str, Any]]) -> dict[str, dict[str, fl
 
 def build_result(
     *,
-    asr: AsrResult,
+    language: tuple[str, float],
     turns: list[Turn],
     names: dict[str, str],
     diarization: list[SpeakerTurn],
@@ -76,6 +76,7 @@ def build_result(
     processing_time: float,
     models: dict[str, str],
     stage_seconds: dict[str, float],
+    channel_mode: str = "mixed",
 ) -> dict[str, Any]:
     segments = segments_payload(turns, names)
     speakers = speaker_statistics(segments)
@@ -91,8 +92,9 @@ def build_result(
         "total_speakers": len(speakers),
         "audio_duration": _r(audio_duration),
         "processing_time": _r(processing_time),
-        "language": asr.language,
-        "language_probability": _r(asr.language_probability),
+        "language": language[0],
+        "language_probability": _r(language[1]),
+        "channel_mode": channel_mode,
         "models": models,
         "diarization": timeline,
         "analytics": call_analytics(segments, timeline, audio_duration),

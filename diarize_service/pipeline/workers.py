@@ -105,6 +105,27 @@ def _transcribe(audio_path: str, options: dict[str, Any]):
     return _transcriber(np.load(audio_path), **options)
 
 
+def _transcribe_channels(audio_path: str, options: dict[str, Any]):
+    """Split-channel calls: per channel, speech regions (VAD minus leakage) and the words inside them."""
+    from faster_whisper.vad import VadOptions, get_speech_timestamps
+
+    from .channels import dominant_mask, inside, speech_regions
+
+    channels = np.load(audio_path)
+    out = []
+    for index in range(2):
+        audio = np.ascontiguousarray(channels[index])
+        spans = get_speech_timestamps(audio, VadOptions(min_silence_duration_ms=300, speech_pad_ms=50))
+        regions = speech_regions(
+            [(s["start"] / 16_000, s["end"] / 16_000) for s in spans], dominant_mask(channels, index)
+        )
+        asr = _transcriber(audio, **options)
+        for seg in asr.segments:
+            seg.words = [w for w in seg.words if inside(w.start, w.end, regions)]
+        out.append((asr, regions))
+    return out
+
+
 def _diarize(audio_path: str, options: dict[str, Any]):
     return _diarizer(np.load(audio_path), **options)
 
@@ -173,6 +194,9 @@ class StageWorkers:
 
     async def transcribe(self, audio_path: Path, **options):
         return await self.asr.call(_transcribe, str(audio_path), options)
+
+    async def transcribe_channels(self, audio_path: Path, **options):
+        return await self.asr.call(_transcribe_channels, str(audio_path), options)
 
     async def diarize(self, audio_path: Path, **options):
         return await self.diarization.call(_diarize, str(audio_path), options)

@@ -41,8 +41,10 @@ CREATE TABLE IF NOT EXISTS jobs (
     owner         TEXT,
     idempotency_key TEXT,
     upload_sha256 TEXT,
-    callback_url  TEXT
+    callback_url  TEXT,
+    batch_id      TEXT
 );
+CREATE INDEX IF NOT EXISTS jobs_batch ON jobs (batch_id) WHERE batch_id IS NOT NULL;
 CREATE INDEX IF NOT EXISTS jobs_status_created ON jobs (status, created_at);
 CREATE UNIQUE INDEX IF NOT EXISTS jobs_idempotency ON jobs (owner, idempotency_key)
     WHERE idempotency_key IS NOT NULL;
@@ -65,6 +67,7 @@ class JobStore(Protocol):
         self, status: JobStatus | None, limit: int, offset: int, owner: str | None = None
     ) -> tuple[list[Job], int]: ...
     def find_idempotent(self, owner: str | None, key: str) -> Job | None: ...
+    def batch(self, batch_id: str, owner: str | None) -> list[Job]: ...
     def delete(self, job_id: str) -> bool: ...
     def expire_results(self, finished_before: float) -> list[str]: ...
 
@@ -116,13 +119,15 @@ class SQLiteJobStore:
             idempotency_key=row["idempotency_key"],
             upload_sha256=row["upload_sha256"],
             callback_url=row["callback_url"],
+            batch_id=row["batch_id"],
         )
 
     def add(self, job: Job) -> None:
         with self._tx() as cur:
             cur.execute(
                 "INSERT INTO jobs (id, status, created_at, options, filename, audio_path, owner, "
-                "idempotency_key, upload_sha256, callback_url) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "idempotency_key, upload_sha256, callback_url, batch_id) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     job.id,
                     job.status.value,
@@ -134,6 +139,7 @@ class SQLiteJobStore:
                     job.idempotency_key,
                     job.upload_sha256,
                     job.callback_url,
+                    job.batch_id,
                 ),
             )
 
@@ -223,6 +229,19 @@ class SQLiteJobStore:
                 "attempts = MAX(attempts - 1, 0) WHERE id = ? AND status = ?",
                 (JobStatus.QUEUED.value, job_id, JobStatus.PROCESSING.value),
             )
+
+    def batch(self, batch_id: str, owner: str | None) -> list[Job]:
+        """The jobs of one batch (results omitted), oldest first."""
+        with self._tx() as cur:
+            rows = cur.execute(
+                "SELECT * FROM jobs WHERE batch_id = ? AND (? IS NULL OR owner = ?) "
+                "ORDER BY created_at, rowid",
+                (batch_id, owner, owner),
+            ).fetchall()
+        jobs = [self._row_to_job(row) for row in rows]
+        for job in jobs:
+            job.result = None
+        return jobs
 
     def find_idempotent(self, owner: str | None, key: str) -> Job | None:
         with self._tx() as cur:

@@ -16,7 +16,7 @@ from diarize_service.jobs.models import JobOptions
 from diarize_service.pipeline.audio import SAMPLE_RATE, decode
 from diarize_service.pipeline.result import build_result
 from diarize_service.pipeline.turns import Turn
-from diarize_service.pipeline.types import AsrResult, SpeakerTurn, Word
+from diarize_service.pipeline.types import SpeakerTurn, Word
 
 
 class FakeProcessor:
@@ -42,7 +42,7 @@ class FakeProcessor:
                 raise self.fail
             words = [Word(0.1, 0.5, " Hello", 1.0, "A"), Word(0.6, 1.0, " there.", 1.0, "B")]
             return build_result(
-                asr=AsrResult("en", 1.0, []),
+                language=("en", 1.0),
                 turns=[Turn("A", words[:1]), Turn("B", words[1:])],
                 names={"A": "Speaker_01", "B": "Speaker_02"},
                 diarization=[SpeakerTurn(0.1, 0.5, "A"), SpeakerTurn(0.6, 1.0, "B")],

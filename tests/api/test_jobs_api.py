@@ -279,3 +279,38 @@ def test_result_of_unfinished_job_is_409(client, processor, sample_wav):
     assert_problem(client.get(f"/jobs/{job_id}/result"), 409, "no result yet")
     processor.gate.set()
     wait_for(client, job_id)
+
+
+def test_batch_of_files_and_zip_with_aggregate_status(client, sample_wav, stereo_wav, tmp_path):
+    import zipfile
+
+    archive = tmp_path / "calls.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.write(sample_wav, "day1/sample.wav")
+        zf.write(stereo_wav, "day1/stereo.wav")
+        zf.writestr("day1/readme.txt", "not audio")
+    files = [
+        ("audio_files", ("one.wav", sample_wav.read_bytes())),
+        ("audio_files", ("calls.zip", archive.read_bytes())),
+    ]
+    response = client.post("/batch-diarize", files=files, data={"num_speakers": "2"})
+    assert response.status_code == 202, response.text
+    body = response.json()
+    by_name = {f["filename"]: f for f in body["files"]}
+    assert set(by_name) == {"one.wav", "sample.wav", "stereo.wav", "readme.txt"}
+    assert by_name["readme.txt"]["error_status"] == 415 and by_name["readme.txt"]["job_id"] is None
+    job_ids = [f["job_id"] for f in body["files"] if f["job_id"]]
+    assert len(job_ids) == 3
+    for job_id in job_ids:
+        wait_for(client, job_id)
+    batch = client.get(f"/batches/{body['batch_id']}").json()
+    assert batch["status"] == "completed" and batch["progress"] == 1.0
+    assert batch["counts"]["completed"] == 3 and len(batch["jobs"]) == 3
+    assert all(client.get(f"/jobs/{j}").json()["options"]["num_speakers"] == 2 for j in job_ids)
+    assert_problem(client.get("/batches/nope"), 404, "nope")
+
+
+def test_batch_without_any_audio_is_422(client, tmp_path):
+    response = client.post("/batch-diarize", files=[("audio_files", ("a.txt", b"hello"))])
+    assert_problem(response, 422, "none of the uploaded files")
+    assert response.json()["files"][0]["error_status"] == 415

@@ -179,3 +179,49 @@ def test_pii_redaction_removes_spoken_digit_strings(pipeline, digits_call):
     assert "[PHONE_NUMBER]" in redacted["transcript"] or "[NUMBER]" in redacted["transcript"]
     tagged = [w for s in redacted["segments"] for w in s["words"] if w["word"].startswith("[")]
     assert all(w["end"] > w["start"] for w in tagged)
+
+
+def _stereo(simulated_call):
+    meta = json.loads((simulated_call / "index.json").read_text())["calls"][0]
+    cid = meta["call_id"]
+    return simulated_call / f"{cid}.stereo.wav", next(
+        iter(load_rttm(simulated_call / f"{cid}.rttm").values())
+    )
+
+
+def test_stereo_call_is_split_by_channel(pipeline, simulated_call):
+    path, reference = _stereo(simulated_call)
+    result = pipeline(path)  # channel_mode=auto
+    assert result["channel_mode"] == "split"
+    assert set(result["speakers"]) == {"Agent", "Customer"}
+    split_der = der(reference, result["diarization"])
+    print(f"\nstereo call split by channel: DER@0.25 {split_der:.3f}")
+    assert split_der < 0.10
+    mixed = pipeline(path, channel_mode="mixed")
+    assert mixed["channel_mode"] == "mixed" and set(mixed["speakers"]) == {"Speaker_01", "Speaker_02"}
+
+
+def test_crosstalk_leak_does_not_create_speech(pipeline, simulated_call, tmp_path):
+    import soundfile as sf
+
+    path, _ = _stereo(simulated_call)
+    audio, rate = sf.read(path, dtype="float32")
+    leaky = audio.copy()
+    leaky[:, 1] += 0.1 * audio[:, 0]  # agent echoes into the customer line at -20 dB
+    leaky_path = tmp_path / "leaky.wav"
+    sf.write(leaky_path, leaky, rate)
+    clean, echoed = pipeline(path), pipeline(leaky_path)
+    talk = {
+        name: sum(t["end"] - t["start"] for t in r["diarization"] if t["speaker"] == "Customer")
+        for name, r in (("clean", clean), ("echoed", echoed))
+    }
+    assert echoed["channel_mode"] == "split"
+    assert talk["echoed"] < talk["clean"] * 1.1 + 1.0  # no agent speech became customer speech
+    assert echoed["speakers"]["Customer"]["word_count"] <= clean["speakers"]["Customer"]["word_count"] + 3
+
+
+def test_split_mode_on_mono_audio_is_a_clear_error(pipeline, sample_wav):
+    from diarize_service.pipeline.audio import EmptyAudioError
+
+    with pytest.raises(EmptyAudioError, match="stereo"):
+        pipeline(sample_wav, channel_mode="split")

@@ -8,7 +8,7 @@ import pytest
 
 from diarize_service.pipeline.result import build_result, transcript_line
 from diarize_service.pipeline.turns import Turn
-from diarize_service.pipeline.types import AsrResult, SpeakerTurn, Word
+from diarize_service.pipeline.types import SpeakerTurn, Word
 
 
 def test_transcript_line_format():
@@ -25,7 +25,7 @@ def result():
         Turn("X", [Word(3.5, 4.5, " How", 0.9, "X"), Word(4.5, 5.0, " can", 0.9, "X")]),
     ]
     return build_result(
-        asr=AsrResult("en", 0.99, []),
+        language=("en", 0.99),
         turns=turns,
         names={"X": "Speaker_01", "Y": "Speaker_02"},
         diarization=[SpeakerTurn(0.4, 1.6, "X"), SpeakerTurn(1.9, 3.1, "Y")],

@@ -7,9 +7,10 @@ import re
 import sqlite3
 import time
 import uuid
-from typing import Annotated, Literal
+from pathlib import Path
+from typing import Annotated, BinaryIO, Literal
 
-from fastapi import APIRouter, File, Form, Header, Query, Request, Response, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Header, Query, Request, Response, UploadFile
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
@@ -39,6 +40,99 @@ def _options(**fields) -> JobOptions:
         raise ProblemError(422, "Invalid job options", detail) from exc
 
 
+async def job_options_form(
+    num_speakers: Annotated[int | None, Form()] = None,
+    min_speakers: Annotated[int | None, Form()] = None,
+    max_speakers: Annotated[int | None, Form()] = None,
+    language: Annotated[str | None, Form(description="e.g. 'en', 'af'; omit to detect")] = None,
+    initial_prompt: Annotated[str | None, Form(description="Context/vocabulary for ASR")] = None,
+    hotwords: Annotated[str | None, Form(description="Words to bias ASR towards, e.g. product names")] = None,
+    channel_mode: Annotated[
+        Literal["auto", "mixed", "split"], Form(description="Stereo: one party per channel?")
+    ] = "auto",
+    channel_names: Annotated[
+        str | None, Form(description="Left,right speaker names in split mode (default Agent,Customer)")
+    ] = None,
+    redact_pii: Annotated[bool, Form(description="Redact ID, card, phone numbers and e-mails")] = False,
+) -> JobOptions:
+    """The per-job options, shared by /diarize and /batch-diarize."""
+    return _options(
+        num_speakers=num_speakers,
+        min_speakers=min_speakers,
+        max_speakers=max_speakers,
+        language=language,
+        initial_prompt=initial_prompt or None,
+        hotwords=hotwords or None,
+        redact_pii=redact_pii,
+        channel_mode=channel_mode,
+        **({"channel_names": tuple(channel_names.split(",", 1))} if channel_names else {}),
+    )
+
+
+async def callback_form(
+    settings: SettingsDep,
+    callback_url: Annotated[
+        str | None, Form(max_length=2000, description="POSTed (signed) when the job finishes")
+    ] = None,
+) -> str | None:
+    if callback_url:
+        try:
+            await asyncio.to_thread(check_callback_url, callback_url, settings.allow_private_callbacks)
+        except CallbackURLError as exc:
+            raise ProblemError(422, "Invalid callback_url", str(exc)) from exc
+    return callback_url or None
+
+
+OptionsDep = Annotated[JobOptions, Depends(job_options_form)]
+CallbackDep = Annotated[str | None, Depends(callback_form)]
+
+
+def check_capacity(request: Request, settings, store, jobs: int = 1) -> None:
+    """413 for a declared oversize body, 503 when the queue cannot take *jobs* more."""
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > settings.max_upload_bytes * jobs + 64 * 1024:
+        raise ProblemError(413, "Upload too large", str(UploadTooLargeError(settings.max_upload_bytes)))
+    if store.count(JobStatus.QUEUED) + jobs > settings.max_queue_size:
+        raise ProblemError(
+            503, "Queue full", "Too many jobs are waiting; retry later.", headers={"Retry-After": "30"}
+        )
+
+
+async def save_upload(audio, settings, job_id: str, source: BinaryIO) -> tuple[Path, str]:
+    """Store and probe one upload; on any problem nothing is left on disk."""
+    try:
+        path, sha256 = await asyncio.to_thread(audio.save, job_id, source, settings.max_upload_bytes)
+        info = await asyncio.to_thread(probe, path)
+        if info.duration is not None and info.duration > settings.max_audio_seconds:
+            raise ProblemError(
+                422,
+                "Audio too long",
+                f"The recording lasts {info.duration:.0f} s; "
+                f"the limit is {settings.max_audio_seconds:.0f} s.",
+            )
+    except UploadTooLargeError as exc:
+        raise ProblemError(413, "Upload too large", str(exc)) from exc
+    except AudioError as exc:
+        audio.delete(job_id)
+        raise ProblemError(exc.status_code, exc.title, str(exc)) from exc
+    except BaseException:
+        audio.delete(job_id)
+        raise
+    return path, sha256
+
+
+def new_job(job_id: str, options: JobOptions, filename: str | None, path: Path, **fields) -> Job:
+    return Job(
+        id=job_id,
+        status=JobStatus.QUEUED,
+        created_at=time.time(),
+        options=options,
+        filename=(filename or "upload")[:255],
+        audio_path=str(path),
+        **fields,
+    )
+
+
 @router.post(
     "/diarize",
     status_code=202,
@@ -58,17 +152,9 @@ async def submit_diarization(
     store: StoreDep,
     audio: AudioDep,
     runner: RunnerDep,
+    options: OptionsDep,
+    callback_url: CallbackDep,
     audio_file: Annotated[UploadFile, File(description="MP3, WAV, M4A, FLAC... mono or stereo, any rate.")],
-    num_speakers: Annotated[int | None, Form()] = None,
-    min_speakers: Annotated[int | None, Form()] = None,
-    max_speakers: Annotated[int | None, Form()] = None,
-    language: Annotated[str | None, Form(description="e.g. 'en', 'af'; omit to detect")] = None,
-    initial_prompt: Annotated[str | None, Form(description="Context/vocabulary for ASR")] = None,
-    hotwords: Annotated[str | None, Form(description="Words to bias ASR towards, e.g. product names")] = None,
-    redact_pii: Annotated[bool, Form(description="Redact ID, card, phone numbers and e-mails")] = False,
-    callback_url: Annotated[
-        str | None, Form(max_length=2000, description="POSTed (signed) when the job finishes")
-    ] = None,
     idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
 ) -> JobAccepted:
     """Queue a recording for transcription + diarization; poll ``/status/{job_id}``.
@@ -77,62 +163,22 @@ async def submit_diarization(
     key returns the original job instead of creating another.
     """
     services.rate_limiter.check(client)
-    if callback_url:
-        try:
-            await asyncio.to_thread(check_callback_url, callback_url, settings.allow_private_callbacks)
-        except CallbackURLError as exc:
-            raise ProblemError(422, "Invalid callback_url", str(exc)) from exc
-    options = _options(
-        num_speakers=num_speakers,
-        min_speakers=min_speakers,
-        max_speakers=max_speakers,
-        language=language,
-        initial_prompt=initial_prompt or None,
-        hotwords=hotwords or None,
-        redact_pii=redact_pii,
-    )
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > settings.max_upload_bytes + 64 * 1024:
-        raise ProblemError(413, "Upload too large", str(UploadTooLargeError(settings.max_upload_bytes)))
-    if store.count(JobStatus.QUEUED) >= settings.max_queue_size:
-        raise ProblemError(
-            503, "Queue full", "Too many jobs are waiting; retry later.", headers={"Retry-After": "30"}
-        )
-
+    check_capacity(request, settings, store)
     job_id = uuid.uuid4().hex
-    try:
-        path, sha256 = await asyncio.to_thread(audio.save, job_id, audio_file.file, settings.max_upload_bytes)
-        if idempotency_key and (previous := store.find_idempotent(client, idempotency_key)):
-            audio.delete(job_id)
-            return _replay(previous, sha256)
-        info = await asyncio.to_thread(probe, path)
-        if info.duration is not None and info.duration > settings.max_audio_seconds:
-            raise ProblemError(
-                422,
-                "Audio too long",
-                f"The recording lasts {info.duration:.0f} s; "
-                f"the limit is {settings.max_audio_seconds:.0f} s.",
-            )
-    except UploadTooLargeError as exc:
-        raise ProblemError(413, "Upload too large", str(exc)) from exc
-    except AudioError as exc:
+    if idempotency_key and (previous := store.find_idempotent(client, idempotency_key)):
+        _, sha256 = await asyncio.to_thread(audio.save, job_id, audio_file.file, settings.max_upload_bytes)
         audio.delete(job_id)
-        raise ProblemError(exc.status_code, exc.title, str(exc)) from exc
-    except BaseException:
-        audio.delete(job_id)
-        raise
-
-    job = Job(
-        id=job_id,
-        status=JobStatus.QUEUED,
-        created_at=time.time(),
-        options=options,
-        filename=(audio_file.filename or "upload")[:255],
-        audio_path=str(path),
+        return _replay(previous, sha256)
+    path, sha256 = await save_upload(audio, settings, job_id, audio_file.file)
+    job = new_job(
+        job_id,
+        options,
+        audio_file.filename,
+        path,
         owner=client,
         idempotency_key=idempotency_key,
         upload_sha256=sha256,
-        callback_url=callback_url or None,
+        callback_url=callback_url,
     )
     try:
         store.add(job)
