@@ -63,13 +63,13 @@ class Settings(BaseSettings):
         "default). Larger is faster: embeddings are computed per window.",
     )
     embedding_mode: Literal["file", "pooled", "naive"] = Field(
-        "naive",
+        "file",
         description="Speaker-embedding extraction: 'naive' = one CAM++ pass per (window, speaker) on that "
         "speaker's frames (pyannote's way); 'pooled' = one pass per window; 'file' = one pass over the "
         "whole file, pooled per window and speaker (fastest). Compared in bench/.",
     )
     clustering_threshold: float = Field(
-        0.6,
+        0.5,
         gt=0,
         lt=2,
         description="Agglomerative clustering threshold (distance between L2-normalised CAM++ "

@@ -46,7 +46,7 @@ from .types import DiarizationOutput, SpeakerTurn  # noqa: E402
 
 # Tuned on the dev calls and AMI dev/train excerpts (bench/tune_clustering.py).
 # The threshold is a Euclidean distance between L2-normalised embeddings.
-DEFAULT_THRESHOLD = 0.6
+DEFAULT_THRESHOLD = 0.5
 CLUSTERING_METHOD = {"method": "centroid", "min_cluster_size": 12}
 
 
@@ -84,7 +84,7 @@ class LocalSpeakerDiarization(SpeakerDiarization):
         segmentation_step: float = 0.1,
         embedding_batch_size: int = 16,
         segmentation_batch_size: int = 32,
-        embedding_mode: str = "pooled",
+        embedding_mode: str = "file",
     ) -> None:
         Pipeline.__init__(self)
         self.embedding_mode = embedding_mode
@@ -157,7 +157,7 @@ class Diarizer:
         embedding_batch_size: int = 16,
         segmentation_step: float = 0.1,
         clustering_threshold: float = DEFAULT_THRESHOLD,
-        embedding_mode: str = "pooled",
+        embedding_mode: str = "file",
     ) -> None:
         self.spec = spec
         self.device = _torch_device(device)
