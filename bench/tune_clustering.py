@@ -35,7 +35,7 @@ def main() -> None:
     parser.add_argument("--n-calls", type=int, default=6)
     parser.add_argument("--ami", type=int, default=6, help="AMI excerpts to include (dev+train only)")
     parser.add_argument("--segmentation-step", type=float, default=0.1)
-    parser.add_argument("--embedding-mode", default="file", choices=["file", "pooled", "naive"])
+    parser.add_argument("--embedding-mode", default="file", choices=["file", "naive"])
     args = parser.parse_args()
     torch.set_num_threads(len(os.sched_getaffinity(0)))
 

@@ -62,11 +62,11 @@ class Settings(BaseSettings):
         description="Hop of the 10 s diarization window as a fraction of it (0.1 = 1 s, pyannote's "
         "default). Larger is faster: embeddings are computed per window.",
     )
-    embedding_mode: Literal["file", "pooled", "naive"] = Field(
+    embedding_mode: Literal["file", "naive"] = Field(
         "file",
-        description="Speaker-embedding extraction: 'naive' = one CAM++ pass per (window, speaker) on that "
-        "speaker's frames (pyannote's way); 'pooled' = one pass per window; 'file' = one pass over the "
-        "whole file, pooled per window and speaker (fastest). Compared in bench/.",
+        description="Speaker embeddings: 'file' = one CAM++ pass over the whole file, statistics pooled "
+        "per window and speaker (~10x faster); 'naive' = one pass per (window, speaker) on that "
+        "speaker's frames only (pyannote's way). Compared in bench/.",
     )
     clustering_threshold: float = Field(
         0.5,

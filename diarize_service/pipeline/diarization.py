@@ -40,7 +40,6 @@ from .embedding import (  # noqa: E402
     MIN_SPEECH_FRAMES,
     CamPlusPlusEmbedding,
     FileTrunkEmbedder,
-    PooledChunkEmbedder,
 )
 from .types import DiarizationOutput, SpeakerTurn  # noqa: E402
 
@@ -88,10 +87,7 @@ class LocalSpeakerDiarization(SpeakerDiarization):
     ) -> None:
         Pipeline.__init__(self)
         self.embedding_mode = embedding_mode
-        self._fast_embedders = {
-            "pooled": PooledChunkEmbedder(embedding, embedding_batch_size),
-            "file": FileTrunkEmbedder(embedding, embedding_batch_size),
-        }
+        self._file_embedder = FileTrunkEmbedder(embedding)
         self.legacy = False
         self.segmentation_model = "local"
         self.embedding = "local"
@@ -117,22 +113,22 @@ class LocalSpeakerDiarization(SpeakerDiarization):
         self._expects_num_speakers = False
 
     def get_embeddings(self, file, binary_segmentations, exclude_overlap=False, hook=None):
-        if self.embedding_mode in self._fast_embedders:
-            return self._pooled_embeddings(file, binary_segmentations, hook)
+        if self.embedding_mode == "file":
+            return self._file_embeddings(file, binary_segmentations, hook)
         from pyannote.audio.core.io import Audio
 
         # pyannote crops chunks through an Audio helper; in-memory waveforms need no decoder.
         self._audio = Audio(sample_rate=self._embedding.sample_rate, mono="downmix")
         return super().get_embeddings(file, binary_segmentations, exclude_overlap, hook)
 
-    def _pooled_embeddings(self, file, binary_segmentations, hook=None) -> np.ndarray:
+    def _file_embeddings(self, file, binary_segmentations, hook=None) -> np.ndarray:
         data = binary_segmentations.data
         # pyannote zeroes overlapped frames (exclude_overlap) unless too little speech is left
         clean = data * (np.sum(data, axis=2, keepdims=True) < 2)
         enough = clean.sum(axis=1, keepdims=True) >= MIN_SPEECH_FRAMES * data.shape[1] / 1000
         masks = np.where(enough, clean, data)
         starts = [chunk.start for chunk, _ in binary_segmentations]
-        embeddings = self._fast_embedders[self.embedding_mode](
+        embeddings = self._file_embedder(
             file["waveform"], starts, binary_segmentations.sliding_window.duration, masks
         )
         if hook is not None:

@@ -51,7 +51,7 @@ class CamPlusPlusEmbedding:
         return int(MIN_SPEECH_FRAMES * FRAME_SHIFT_MS / 1000 * self.sample_rate) + 400
 
     def features(self, waveform: torch.Tensor) -> torch.Tensor:
-        """(T,) waveform in [-1, 1] -> (frames, 80) mean-normalised log-mel fbank."""
+        """(T,) waveform in [-1, 1] -> (frames, 80) mean-normalised log-mel fbank (as in training)."""
         feats = kaldi.fbank(
             waveform.unsqueeze(0),
             num_mel_bins=FBANK_BINS,
@@ -87,22 +87,25 @@ def frame_mask(mask: torch.Tensor, num_frames: int) -> torch.Tensor:
     return resized > 0.5
 
 
-class PooledChunkEmbedder:
-    """Faster path: one CAM++ trunk pass per chunk, masked statistics pooling per speaker.
+class FileTrunkEmbedder:
+    """Fast path: CAM++'s trunk runs once over the whole file, not once per window.
 
-    pyannote's default asks for one embedding per (chunk, local speaker) and
-    runs the whole network each time, on 10 s windows that overlap 90 %.
-    Here the fbank of the whole file is computed once, each chunk's frames go
-    through CAM++'s convolutional trunk once (in batches), and each local
-    speaker's embedding is the dense layer applied to mean/std statistics
-    pooled over that speaker's active frames only.  The trunk then sees the
-    other speaker's frames as context, which the naive path hides; the
-    benchmark compares both (EMBEDDING_MODE).
+    With a 1 s hop, every second of audio lies in ten 10 s windows, so
+    per-window extraction computes each frame ten times.  Here the
+    convolutional trunk runs over the file in long blocks (with context
+    margins that are cut off again), and each (window, speaker) embedding is
+    the dense layer applied to mean/std statistics pooled over that window's
+    active frames of the shared features.  Cost: one network pass per second
+    of audio, whatever the window overlap.  The trunk then sees the other
+    speaker's frames as context, which the naive path hides; bench/ compares
+    both (EMBEDDING_MODE).
     """
 
-    def __init__(self, embedding: CamPlusPlusEmbedding, batch_size: int = 16) -> None:
+    block_frames = 3000  # 30 s of fbank frames per trunk pass
+    margin_frames = 200  # context on each side, discarded after the pass
+
+    def __init__(self, embedding: CamPlusPlusEmbedding) -> None:
         self.embedding = embedding
-        self.batch_size = batch_size
         layers = list(embedding.model.xvector.children())
         names = [name for name, _ in embedding.model.xvector.named_children()]
         assert names[-2:] == ["stats", "dense"], names
@@ -117,77 +120,8 @@ class PooledChunkEmbedder:
         chunk_duration: float,
         masks: np.ndarray,
     ) -> np.ndarray:
-        """(1, T) waveform, chunk start times, (chunks, frames, speakers) masks -> (chunks, speakers, 192)."""
         emb = self.embedding
-        feats = kaldi.fbank(
-            waveform[:1].float().cpu(),
-            num_mel_bins=FBANK_BINS,
-            frame_shift=FRAME_SHIFT_MS,
-            sample_frequency=emb.sample_rate,
-            dither=0.0,
-        )
-        per_second = 1000.0 / FRAME_SHIFT_MS
-        width = round(chunk_duration * per_second) - 2  # frames of a full 10 s window
-        num_chunks, _, num_speakers = masks.shape
-        out = np.full((num_chunks, num_speakers, emb.dimension), np.nan, dtype=np.float32)
-        for first in range(0, num_chunks, self.batch_size):
-            idx = range(first, min(first + self.batch_size, num_chunks))
-            batch = torch.zeros(len(idx), width, FBANK_BINS)
-            for b, c in enumerate(idx):
-                start = round(chunk_starts[c] * per_second)
-                chunk = feats[start : start + width]
-                if chunk.shape[0] == 0:
-                    continue
-                batch[b, : chunk.shape[0]] = chunk - chunk.mean(dim=0, keepdim=True)
-            hidden = self.trunk(batch.permute(0, 2, 1).to(emb.device))  # (B, C, T')
-            for b, c in enumerate(idx):
-                for k in range(num_speakers):
-                    mask = torch.from_numpy(np.nan_to_num(masks[c, :, k]))
-                    if int(frame_mask(mask, width).sum()) < MIN_SPEECH_FRAMES:
-                        continue
-                    weights = frame_mask(mask, hidden.shape[-1]).float().to(hidden.device)
-                    out[c, k] = self._pool(hidden[b], weights)
-        return out
-
-    def _pool(self, hidden: torch.Tensor, weights: torch.Tensor) -> np.ndarray:
-        total = weights.sum()
-        mean = (hidden * weights).sum(dim=-1) / total
-        var = ((hidden - mean[:, None]) ** 2 * weights).sum(dim=-1) / (total - 1).clamp(min=1)
-        stats = torch.cat([mean, var.sqrt()])[None]
-        return self.dense(stats)[0].cpu().numpy()
-
-
-class FileTrunkEmbedder(PooledChunkEmbedder):
-    """Fastest path: CAM++'s trunk runs once over the whole file, not once per window.
-
-    With a 1 s hop, every second of audio lies in ten 10 s windows, so
-    per-window extraction computes each frame ten times.  Here the trunk runs
-    over the file in long blocks (with context margins that are cut off
-    again), and each (window, speaker) embedding pools the shared frame-level
-    features over that window's active frames.  Cost: one network pass per
-    second of audio, whatever the window overlap.
-    """
-
-    block_frames = 3000  # 30 s of fbank frames per trunk pass
-    margin_frames = 200  # context on each side, discarded after the pass
-
-    @torch.inference_mode()
-    def __call__(
-        self,
-        waveform: torch.Tensor,
-        chunk_starts: list[float],
-        chunk_duration: float,
-        masks: np.ndarray,
-    ) -> np.ndarray:
-        emb = self.embedding
-        feats = kaldi.fbank(
-            waveform[:1].float().cpu(),
-            num_mel_bins=FBANK_BINS,
-            frame_shift=FRAME_SHIFT_MS,
-            sample_frequency=emb.sample_rate,
-            dither=0.0,
-        )
-        feats = feats - feats.mean(dim=0, keepdim=True)
+        feats = emb.features(waveform[0].float().cpu())
         hidden = self._trunk_over_file(feats)  # (C, T/2)
         per_second = 1000.0 / FRAME_SHIFT_MS
         width = round(chunk_duration * per_second) - 2

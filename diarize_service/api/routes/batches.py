@@ -22,7 +22,7 @@ from ..auth import ClientDep
 from ..deps import AudioDep, RunnerDep, ServicesDep, SettingsDep, StoreDep
 from ..errors import ProblemError
 from ..schemas import JobSummary
-from .jobs import _PROBLEM, CallbackDep, OptionsDep, check_capacity, new_job, save_upload
+from .jobs import _PROBLEM, CallbackDep, OptionsDep, check_capacity, new_job, save_upload, summarize
 
 router = APIRouter(tags=["batches"])
 MAX_FILES = 100
@@ -165,17 +165,5 @@ async def batch_status(batch_id: str, store: StoreDep, client: ClientDep) -> Bat
         status=status,
         progress=round(sum(1.0 if j.status.finished else j.progress for j in jobs) / len(jobs), 3),
         counts=counts,
-        jobs=[
-            JobSummary(
-                job_id=j.id,
-                status=j.status,
-                progress=round(j.progress, 3),
-                stage=j.stage,
-                filename=j.filename,
-                created_at=j.created_at,
-                finished_at=j.finished_at,
-                error=j.error,
-            )
-            for j in jobs
-        ],
+        jobs=[summarize(j) for j in jobs],
     )

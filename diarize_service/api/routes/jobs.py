@@ -212,6 +212,19 @@ def _load(store, job_id: str, client: str | None) -> Job:
     return job
 
 
+def summarize(job: Job) -> JobSummary:
+    return JobSummary(
+        job_id=job.id,
+        status=job.status,
+        progress=round(job.progress, 3),
+        stage=job.stage,
+        filename=job.filename,
+        created_at=job.created_at,
+        finished_at=job.finished_at,
+        error=job.error,
+    )
+
+
 def _status(job: Job) -> JobStatusOut:
     return JobStatusOut(
         job_id=job.id,
@@ -257,20 +270,7 @@ async def list_jobs(
 ) -> JobList:
     """Jobs, newest first, optionally filtered by status (results not included)."""
     jobs, total = store.list(status, limit, offset, owner=client)
-    summaries = [
-        JobSummary(
-            job_id=j.id,
-            status=j.status,
-            progress=round(j.progress, 3),
-            stage=j.stage,
-            filename=j.filename,
-            created_at=j.created_at,
-            finished_at=j.finished_at,
-            error=j.error,
-        )
-        for j in jobs
-    ]
-    return JobList(jobs=summaries, total=total, limit=limit, offset=offset)
+    return JobList(jobs=[summarize(j) for j in jobs], total=total, limit=limit, offset=offset)
 
 
 @router.get(
