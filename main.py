@@ -15,4 +15,5 @@ if __name__ == "__main__":
         port=settings.port,
         workers=settings.api_workers,
         timeout_graceful_shutdown=int(settings.shutdown_grace_seconds),
+        log_level=settings.log_level.lower(),
     )

@@ -176,7 +176,7 @@ def run_api(items: list[datasets.BenchItem], port: int = 8765) -> dict[str, floa
 
 
 def run_plain_whisper(items: list[datasets.BenchItem], settings: Settings) -> dict[str, float]:
-    """Bare faster-whisper, batched, same model and threads: the speed floor for ASR."""
+    """Bare faster-whisper, batched, same model, all cores: the speed floor for ASR."""
     from faster_whisper import BatchedInferencePipeline, WhisperModel
 
     from diarize_service.models.registry import resolve_whisper
@@ -186,7 +186,7 @@ def run_plain_whisper(items: list[datasets.BenchItem], settings: Settings) -> di
         spec.path,
         device=settings.device,
         compute_type=settings.resolved_compute_type,
-        cpu_threads=settings.threads(settings.asr_threads),
+        cpu_threads=len(os.sched_getaffinity(0)),
     )
     pipe = BatchedInferencePipeline(model)
     out = {}
