@@ -2,10 +2,12 @@
 """Send a call to the diarization service and save the result.
 
     python test_client.py --audio call.mp3 --output results.json [--server http://localhost:8000]
+    python test_client.py --audio call.wav --format srt --output call.srt
 
-Uploads the file, shows a progress bar while the job runs, writes the full
-JSON result and prints the transcript.  Exits non-zero with the server's
-explanation when anything goes wrong (bad file, server down, job failed).
+Uploads the file, shows a progress bar while the job runs, writes the result
+(JSON by default; txt, srt, vtt or rttm with --format) and prints the
+transcript.  Exits non-zero with the server's explanation when anything goes
+wrong (bad file, server down, job failed).
 """
 
 from __future__ import annotations
@@ -102,6 +104,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--min-speakers", type=int)
     parser.add_argument("--max-speakers", type=int)
     parser.add_argument("--language", help="e.g. en, af (default: detect)")
+    parser.add_argument(
+        "--format",
+        choices=["json", "txt", "srt", "vtt", "rttm"],
+        default="json",
+        help="format of the --output file",
+    )
+    parser.add_argument("--channel-mode", choices=["auto", "mixed", "split"])
+    parser.add_argument("--redact-pii", action="store_true")
+    parser.add_argument("--api-key", help="API key, if the server requires one")
     parser.add_argument("--timeout", type=float, default=3600, help="seconds to wait for the job")
     parser.add_argument("--poll-interval", type=float, default=0.5)
     args = parser.parse_args(argv)
@@ -116,21 +127,35 @@ def main(argv: list[str] | None = None) -> int:
             "min_speakers": args.min_speakers,
             "max_speakers": args.max_speakers,
             "language": args.language,
+            "channel_mode": args.channel_mode,
+            "redact_pii": "true" if args.redact_pii else None,
         }.items()
         if v is not None
     }
     try:
-        with httpx.Client(base_url=args.server, timeout=httpx.Timeout(60, connect=10)) as client:
+        headers = {"Authorization": f"Bearer {args.api_key}"} if args.api_key else {}
+        with httpx.Client(
+            base_url=args.server, timeout=httpx.Timeout(60, connect=10), headers=headers
+        ) as client:
             job_id = submit(client, args.audio, fields)
             console.print(f"submitted {args.audio.name} as job {job_id}")
             status = wait(client, job_id, args.timeout, args.poll_interval)
+            if args.format == "json":
+                output = json.dumps(status["result"], indent=2, ensure_ascii=False)
+            else:
+                response = client.get(f"/jobs/{job_id}/result", params={"format": args.format})
+                if response.status_code != 200:
+                    raise ClientError(
+                        f"could not fetch {args.format} ({response.status_code}) - {_problem(response)}"
+                    )
+                output = response.text
     except httpx.TransportError as exc:
         console.print(f"[red]error:[/red] cannot reach {args.server}: {exc}")
         return 1
     except ClientError as exc:
         console.print(f"[red]error:[/red] {exc}")
         return 1
-    args.output.write_text(json.dumps(status["result"], indent=2, ensure_ascii=False))
+    args.output.write_text(output)
     show(status["result"])
     console.print(f"result written to {args.output}")
     return 0

@@ -314,3 +314,25 @@ def test_batch_without_any_audio_is_422(client, tmp_path):
     response = client.post("/batch-diarize", files=[("audio_files", ("a.txt", b"hello"))])
     assert_problem(response, 422, "none of the uploaded files")
     assert response.json()["files"][0]["error_status"] == 415
+
+
+def test_graceful_shutdown_requeues_unfinished_jobs(settings, processor, sample_wav):
+    from fastapi.testclient import TestClient
+
+    from diarize_service.app import create_app
+    from diarize_service.storage.job_store import SQLiteJobStore
+
+    settings.shutdown_grace_seconds = 0.2
+    processor.gate.clear()  # the job can never finish within the grace period
+    with TestClient(create_app(settings, processor=processor)) as client:
+        job_id = submit(client, sample_wav).json()["job_id"]
+        while client.get(f"/status/{job_id}").json()["status"] != "processing":
+            time.sleep(0.02)
+        # release the blocked worker thread only after the grace period has run out
+        threading.Timer(1.0, processor.gate.set).start()
+    store = SQLiteJobStore(settings.db_path)
+    job = store.get(job_id)
+    assert job.status.value == "queued" and job.attempts == 0  # handed back, not counted as a crash
+    assert job.audio_path and (settings.audio_dir / job_id).exists()  # its audio is kept for the re-run
+    with TestClient(create_app(settings, processor=processor)) as client:
+        assert wait_for(client, job_id)["status"] == "completed"

@@ -142,3 +142,15 @@ def _orphans(server: Server):
         for p in psutil.process_iter(["environ"])
         if (p.info.get("environ") or {}).get("PORT") == str(server.port) and p.pid != os.getpid()
     ]
+
+
+def test_client_writes_subtitles(server, sample_wav, tmp_path):
+    import srt
+
+    out = tmp_path / "call.srt"
+    proc = run_client(
+        "--audio", str(sample_wav), "--output", str(out), "--server", server.url, "--format", "srt"
+    )
+    assert proc.returncode == 0, proc.stderr
+    cues = list(srt.parse(out.read_text()))
+    assert len(cues) >= 4 and cues[0].content.startswith("Speaker_01: ")
