@@ -18,6 +18,7 @@ from fastapi import FastAPI
 from .api.auth import RateLimiter
 from .api.deps import Services
 from .api.errors import install_error_handlers
+from .api.limits import BodySizeLimitMiddleware
 from .api.routes import batches, health, jobs
 from .config import Settings
 from .jobs.runner import JobRunner, RunnerConfig
@@ -122,6 +123,12 @@ def create_app(settings: Settings | None = None, processor: Processor | None = N
         lifespan=lifespan,
     )
     install_error_handlers(app)
+    slack = 64 * 1024  # multipart boundaries and form fields
+    body_limits = {
+        "/diarize": settings.max_upload_bytes + slack,
+        "/batch-diarize": batches.MAX_BATCH_UPLOADS * settings.max_upload_bytes + slack,
+    }
+    app.add_middleware(BodySizeLimitMiddleware, limit_for=body_limits.get)
     app.include_router(jobs.router)
     app.include_router(batches.router)
     app.include_router(health.router)

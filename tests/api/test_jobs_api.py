@@ -336,3 +336,32 @@ def test_graceful_shutdown_requeues_unfinished_jobs(settings, processor, sample_
     assert job.audio_path and (settings.audio_dir / job_id).exists()  # its audio is kept for the re-run
     with TestClient(create_app(settings, processor=processor)) as client:
         assert wait_for(client, job_id)["status"] == "completed"
+
+
+def test_chunked_oversize_upload_is_stopped_while_streaming(settings, processor, sample_wav):
+    from fastapi.testclient import TestClient
+
+    from diarize_service.app import create_app
+
+    settings.max_upload_mb = 0.1
+    sent = {"bytes": 0}
+    boundary = "xyz"
+
+    def body():  # no Content-Length: the client streams chunks
+        yield (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="audio_file"; filename="a.wav"\r\n'
+            "Content-Type: audio/wav\r\n\r\n"
+        ).encode()
+        data = sample_wav.read_bytes()
+        for i in range(0, len(data), 16384):
+            sent["bytes"] += 16384
+            yield data[i : i + 16384]
+        yield f"\r\n--{boundary}--\r\n".encode()
+
+    with TestClient(create_app(settings, processor=processor)) as client:
+        response = client.post(
+            "/diarize", content=body(), headers={"content-type": f"multipart/form-data; boundary={boundary}"}
+        )
+        assert_problem(response, 413, "exceeds")
+        assert client.get("/jobs").json()["total"] == 0
+    assert not any(settings.audio_dir.iterdir())

@@ -25,7 +25,8 @@ from ..schemas import JobSummary
 from .jobs import _PROBLEM, CallbackDep, OptionsDep, check_capacity, new_job, save_upload, summarize
 
 router = APIRouter(tags=["batches"])
-MAX_FILES = 100
+MAX_FILES = 100  # audio files per batch (zip members included)
+MAX_BATCH_UPLOADS = 10  # request body limit: this many times MAX_UPLOAD_MB
 
 
 class BatchFileOut(BaseModel):
