@@ -56,7 +56,9 @@ def ami() -> list[BenchItem]:
     return items
 
 
-def make_calls(out: Path, seed: int, n_calls: int, min_dur: float = 60, max_dur: float = 150) -> Path:
+def make_calls(
+    out: Path, seed: int, n_calls: int, min_dur: float = 60, max_dur: float = 150, p_three: float = 0.2
+) -> Path:
     """Generate simulated telephone calls once (deterministic for a seed)."""
     marker = out / "index.json"
     if not marker.exists():
@@ -77,6 +79,8 @@ def make_calls(out: Path, seed: int, n_calls: int, min_dur: float = 60, max_dur:
                 str(min_dur),
                 "--max-dur",
                 str(max_dur),
+                "--p-three",
+                str(p_three),
                 "--stereo",
             ],
             check=True,

@@ -35,12 +35,16 @@ def main() -> None:
     parser.add_argument("--n-calls", type=int, default=6)
     parser.add_argument("--ami", type=int, default=6, help="AMI excerpts to include (dev+train only)")
     parser.add_argument("--segmentation-step", type=float, default=0.1)
+    parser.add_argument("--p-three", type=float, default=0.2, help="share of three-party calls")
     parser.add_argument("--embedding-mode", default="file", choices=["file", "naive"])
     args = parser.parse_args()
     torch.set_num_threads(len(os.sched_getaffinity(0)))
 
     calls = datasets.make_calls(
-        ROOT / "bench" / "calls" / f"tune_seed{args.seed}_n{args.n_calls}", args.seed, args.n_calls
+        ROOT / "bench" / "calls" / f"tune_seed{args.seed}_n{args.n_calls}_p{args.p_three}",
+        args.seed,
+        args.n_calls,
+        p_three=args.p_three,
     )
     items = datasets.simulated_calls(calls)
     items += [i for i in datasets.ami() if not i.name.startswith("tst")][: args.ami]
