@@ -10,6 +10,11 @@ Echo and crosstalk put an attenuated copy of one party into the other's
 channel.  A frame only counts as speech on a channel when that channel is
 not far quieter than the other one at the same moment (``LEAK_DB``), so the
 leaked copy neither becomes speech regions nor words of the wrong party.
+
+Speech per channel is the union of Silero VAD and an energy detector; on the
+dev calls (seed 1, stereo) this took channel-split DER from 13.3 % (Silero
+alone, default settings) to 10.9 % with LEAK_DB = 12 (10.3 % at 15 dB, but
+then a -20 dB echo of the agent started to show up as customer speech).
 """
 
 from __future__ import annotations
@@ -19,9 +24,12 @@ from dataclasses import dataclass
 import numpy as np
 
 FRAME = 320  # 20 ms at 16 kHz
-LEAK_DB = 15.0  # a channel this much quieter than the other at the same time is leakage
+LEAK_DB = 12.0  # a channel this much quieter than the other at the same time is leakage
 IDENTICAL_CORRELATION = 0.95  # dual-mono: both channels carry the same mix
 SILENT_DBFS = -60.0
+ENERGY_MARGIN_DB = 12.0  # energy detector: this far above the channel's noise floor is speech
+ENERGY_BRIDGE = 0.3  # seconds: shorter gaps inside energy-detected speech are bridged
+VAD_THRESHOLD = 0.35  # Silero speech probability; below its 0.5 default to keep short replies
 
 
 @dataclass(frozen=True)
@@ -60,8 +68,46 @@ def dominant_mask(channels: np.ndarray, index: int) -> np.ndarray:
     return own >= other - LEAK_DB
 
 
+def energy_spans(channel: np.ndarray, margin_db: float = ENERGY_MARGIN_DB) -> list[tuple[float, float]]:
+    """Frames louder than the channel's noise floor (20th percentile) by *margin_db*, as spans.
+
+    Silero VAD misses short isolated words in telephone noise (digits read
+    out one by one); on a channel that carries a single party, plain energy
+    above the noise floor catches them.  Used together with the VAD.
+    """
+    levels = frame_levels(channel)
+    active = levels > np.percentile(levels, 20) + margin_db
+    step = FRAME / 16_000
+    spans: list[tuple[float, float]] = []
+    i = 0
+    while i < len(active):
+        if not active[i]:
+            i += 1
+            continue
+        j = i
+        while j < len(active) and active[j]:
+            j += 1
+        start, end = i * step, j * step
+        if spans and start - spans[-1][1] < ENERGY_BRIDGE:
+            spans[-1] = (spans[-1][0], end)
+        else:
+            spans.append((start, end))
+        i = j
+    return [(s, e) for s, e in spans if e - s >= 0.08]
+
+
+def union(spans: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    merged: list[tuple[float, float]] = []
+    for start, end in sorted(spans):
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        else:
+            merged.append((start, end))
+    return merged
+
+
 def speech_regions(
-    vad_spans: list[tuple[float, float]], dominant: np.ndarray, min_duration: float = 0.2
+    vad_spans: list[tuple[float, float]], dominant: np.ndarray, min_duration: float = 0.08
 ) -> list[Region]:
     """VAD spans (seconds) restricted to frames where the channel dominates."""
     regions: list[Region] = []

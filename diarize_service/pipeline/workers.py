@@ -109,16 +109,17 @@ def _transcribe_channels(audio_path: str, options: dict[str, Any]):
     """Split-channel calls: per channel, speech regions (VAD minus leakage) and the words inside them."""
     from faster_whisper.vad import VadOptions, get_speech_timestamps
 
-    from .channels import dominant_mask, inside, speech_regions
+    from .channels import VAD_THRESHOLD, dominant_mask, energy_spans, inside, speech_regions, union
 
     channels = np.load(audio_path)
     out = []
     for index in range(2):
         audio = np.ascontiguousarray(channels[index])
-        spans = get_speech_timestamps(audio, VadOptions(min_silence_duration_ms=300, speech_pad_ms=50))
-        regions = speech_regions(
-            [(s["start"] / 16_000, s["end"] / 16_000) for s in spans], dominant_mask(channels, index)
+        vad = get_speech_timestamps(
+            audio, VadOptions(threshold=VAD_THRESHOLD, min_silence_duration_ms=150, speech_pad_ms=50)
         )
+        spans = union([(s["start"] / 16_000, s["end"] / 16_000) for s in vad] + energy_spans(audio))
+        regions = speech_regions(spans, dominant_mask(channels, index))
         asr = _transcriber(audio, **options)
         for seg in asr.segments:
             seg.words = [w for w in seg.words if inside(w.start, w.end, regions)]

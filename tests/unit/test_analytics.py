@@ -54,3 +54,24 @@ def test_call_analytics():
     assert a["time_to_first_response"] == 1.0
     assert a["interruption_count"] == 1 and a["overlap_time"] == 1.0
     assert a["dead_air_total"] == 5.0
+
+
+def test_channel_helpers_on_synthetic_stereo():
+    import numpy as np
+
+    from diarize_service.pipeline.channels import dominant_mask, energy_spans, should_split, speech_regions
+
+    rng = np.random.default_rng(0)
+    sr = 16_000
+    left = 0.001 * rng.standard_normal(4 * sr).astype(np.float32)
+    right = 0.001 * rng.standard_normal(4 * sr).astype(np.float32)
+    tone = 0.3 * np.sin(2 * np.pi * 440 * np.arange(sr) / sr).astype(np.float32)
+    left[sr : 2 * sr] += tone  # the agent talks 1-2 s
+    right[sr : 2 * sr] += 0.03 * tone  # ...and leaks into the customer line at -20 dB
+    right[3 * sr : 4 * sr - 1600] += tone[: sr - 1600]  # the customer talks 3-3.9 s
+    stereo = np.stack([left, right])
+    assert should_split(stereo) and not should_split(np.stack([left, left])) and not should_split(left[None])
+    spans_right = energy_spans(right)
+    regions = speech_regions(spans_right, dominant_mask(stereo, 1))
+    assert [(round(r.start, 1), round(r.end, 1)) for r in regions] == [(3.0, 3.9)]  # the leak is gone
+    assert any(abs(s - 1.0) < 0.05 for s, _ in spans_right)  # energy alone did see the leak
