@@ -1,10 +1,10 @@
 """Request-body size limit enforced while the body streams in.
 
-A ``Content-Length`` check alone misses chunked uploads, which Starlette
-would otherwise spool to a temporary file in full before the route sees
-them.  This ASGI middleware counts bytes as they arrive and aborts the
-request with 413 as soon as the limit is passed; Starlette removes the
-partial temporary file.
+A declared ``Content-Length`` over the limit is refused before any byte is
+read.  That alone misses chunked uploads, which Starlette would otherwise
+spool to a temporary file in full before the route sees them, so the
+middleware also counts bytes as they arrive and aborts with 413 as soon as
+the limit is passed; Starlette removes the partial temporary file.
 """
 
 from __future__ import annotations
@@ -26,6 +26,10 @@ class BodySizeLimitMiddleware:
         limit = self.limit_for(scope["path"]) if scope["type"] == "http" else None
         if limit is None:
             await self.app(scope, receive, send)
+            return
+        declared = dict(scope["headers"]).get(b"content-length", b"")
+        if declared.isdigit() and int(declared) > limit:  # refuse before reading anything
+            await _send_413(send, scope["path"], limit)
             return
         received = 0
         answered = False

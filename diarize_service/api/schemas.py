@@ -90,21 +90,6 @@ class DiarizationResult(BaseModel):
     timings: dict[str, float] = Field(description="Seconds per pipeline stage.")
 
 
-class JobStatusOut(BaseModel):
-    job_id: str
-    status: JobStatus
-    progress: float = Field(ge=0, le=1)
-    stage: str | None = None
-    filename: str
-    options: JobOptions
-    created_at: float
-    started_at: float | None = None
-    finished_at: float | None = None
-    attempts: int
-    error: str | None = None
-    result: DiarizationResult | None = None
-
-
 class JobSummary(BaseModel):
     job_id: str
     status: JobStatus
@@ -114,6 +99,14 @@ class JobSummary(BaseModel):
     created_at: float
     finished_at: float | None = None
     error: str | None = None
+
+
+class JobStatusOut(JobSummary):
+    progress: float = Field(ge=0, le=1)
+    options: JobOptions
+    started_at: float | None = None
+    attempts: int
+    result: DiarizationResult | None = None
 
 
 class JobList(BaseModel):

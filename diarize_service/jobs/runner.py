@@ -150,6 +150,7 @@ class JobRunner:
         heartbeat = asyncio.create_task(self._heartbeat(job.id))
         started = time.perf_counter()
         final: JobStatus | None = None
+        error: str | None = None
         try:
             if not job.audio_path or not Path(job.audio_path).exists():
                 raise FileNotFoundError("The uploaded audio is no longer stored; please resubmit.")
@@ -179,9 +180,10 @@ class JobRunner:
             bound.warning("job requeued at shutdown")
             raise
         except Exception as exc:
-            self.store.fail(job.id, describe_error(exc))
+            error = describe_error(exc)
+            self.store.fail(job.id, error)
             final = JobStatus.FAILED
-            bound.warning("job failed", error=describe_error(exc), exc_info=not isinstance(exc, AudioError))
+            bound.warning("job failed", error=error, exc_info=not isinstance(exc, AudioError))
         finally:
             heartbeat.cancel()
             metrics.JOBS_RUNNING.dec()
@@ -190,8 +192,7 @@ class JobRunner:
                 metrics.JOBS_FINISHED.labels(final.value).inc()
                 self._cleanup(job.id)
                 if job.callback_url and self.webhooks is not None:
-                    finished = self.store.get(job.id)
-                    self.webhooks.notify(job.callback_url, job.id, final.value, finished and finished.error)
+                    self.webhooks.notify(job.callback_url, job.id, final.value, error)
 
     def _cleanup(self, job_id: str) -> None:
         self.audio.delete_decoded(job_id)

@@ -88,7 +88,7 @@ async def submit_batch(
 ) -> BatchAccepted:
     """Queue several calls at once; poll ``/batches/{batch_id}``."""
     services.rate_limiter.check(client)
-    check_capacity(request, settings, store, jobs=len(audio_files))
+    check_capacity(settings, store, jobs=len(audio_files))
     batch_id = uuid.uuid4().hex
     files: list[BatchFileOut] = []
     for upload in audio_files:

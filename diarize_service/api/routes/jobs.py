@@ -87,11 +87,8 @@ OptionsDep = Annotated[JobOptions, Depends(job_options_form)]
 CallbackDep = Annotated[str | None, Depends(callback_form)]
 
 
-def check_capacity(request: Request, settings, store, jobs: int = 1) -> None:
-    """413 for a declared oversize body, 503 when the queue cannot take *jobs* more."""
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > settings.max_upload_bytes * jobs + 64 * 1024:
-        raise ProblemError(413, "Upload too large", str(UploadTooLargeError(settings.max_upload_bytes)))
+def check_capacity(settings, store, jobs: int = 1) -> None:
+    """503 when the queue cannot take *jobs* more (body size is limited by BodySizeLimitMiddleware)."""
     if store.count(JobStatus.QUEUED) + jobs > settings.max_queue_size:
         raise ProblemError(
             503, "Queue full", "Too many jobs are waiting; retry later.", headers={"Retry-After": "30"}
@@ -163,7 +160,7 @@ async def submit_diarization(
     key returns the original job instead of creating another.
     """
     services.rate_limiter.check(client)
-    check_capacity(request, settings, store)
+    check_capacity(settings, store)
     job_id = uuid.uuid4().hex
     if idempotency_key and (previous := store.find_idempotent(client, idempotency_key)):
         _, sha256 = await asyncio.to_thread(audio.save, job_id, audio_file.file, settings.max_upload_bytes)
@@ -227,17 +224,10 @@ def summarize(job: Job) -> JobSummary:
 
 def _status(job: Job) -> JobStatusOut:
     return JobStatusOut(
-        job_id=job.id,
-        status=job.status,
-        progress=round(job.progress, 3),
-        stage=job.stage,
-        filename=job.filename,
+        **summarize(job).model_dump(),
         options=job.options,
-        created_at=job.created_at,
         started_at=job.started_at,
-        finished_at=job.finished_at,
         attempts=job.attempts,
-        error=job.error,
         result=job.result,
     )
 
