@@ -66,6 +66,11 @@ class Settings(BaseSettings):
         description="Hop of the 10 s diarization window as a fraction of it (0.1 = 1 s, pyannote's "
         "default). Larger is faster: embeddings are computed per window.",
     )
+    segmentation_runtime: Literal["onnx", "torch"] = Field(
+        "onnx",
+        description="Run segmentation-3.0 on ONNX Runtime ('onnx', ~1.4x faster on CPU; exported once "
+        "into MODEL_CACHE_DIR) or torch. With DEVICE=cuda torch is used either way.",
+    )
     embedding_mode: Literal["file", "naive"] = Field(
         "file",
         description="Speaker embeddings: 'file' = one CAM++ pass over the whole file, statistics pooled "
@@ -76,8 +81,16 @@ class Settings(BaseSettings):
         0.5,
         gt=0,
         lt=2,
-        description="Agglomerative clustering threshold (distance between L2-normalised CAM++ "
-        "embeddings). Lower finds more speakers. Tuned on dev calls; see bench/tune_clustering.py.",
+        description="Agglomerative clustering threshold for wideband audio (distance between "
+        "L2-normalised CAM++ embeddings). Lower finds more speakers. Tuned on AMI dev/train; see "
+        "bench/tune_clustering.py.",
+    )
+    clustering_threshold_narrowband: float = Field(
+        0.4,
+        gt=0,
+        lt=2,
+        description="The same threshold for telephone-band audio (nothing above ~4 kHz, detected from "
+        "the spectrum): voices sit closer together there. Tuned on the dev calls.",
     )
 
     # --- service ----------------------------------------------------------------

@@ -19,6 +19,7 @@ from __future__ import annotations
 import os
 import time
 import warnings
+from pathlib import Path
 from typing import ClassVar
 
 import numpy as np
@@ -36,16 +37,20 @@ from pyannote.audio.pipelines.clustering import Clustering  # noqa: E402
 from pyannote.core import Annotation  # noqa: E402
 from pyannote.pipeline.parameter import ParamDict, Uniform  # noqa: E402
 
+from .bandwidth import is_narrowband  # noqa: E402
 from .embedding import (  # noqa: E402
     MIN_SPEECH_FRAMES,
     CamPlusPlusEmbedding,
     FileTrunkEmbedder,
 )
+from .onnx_segmentation import run_on_onnx  # noqa: E402
 from .types import DiarizationOutput, SpeakerTurn  # noqa: E402
 
-# Tuned on the dev calls and AMI dev/train excerpts (bench/tune_clustering.py).
-# The threshold is a Euclidean distance between L2-normalised embeddings.
+# Tuned with bench/tune_clustering.py: wideband on AMI dev/train excerpts,
+# narrowband (telephone) on the dev calls.  The threshold is a Euclidean
+# distance between L2-normalised embeddings; see .bandwidth for why it differs.
 DEFAULT_THRESHOLD = 0.5
+DEFAULT_NARROWBAND_THRESHOLD = 0.4
 CLUSTERING_METHOD = {"method": "centroid", "min_cluster_size": 12}
 
 
@@ -154,11 +159,20 @@ class Diarizer:
         segmentation_step: float = 0.1,
         clustering_threshold: float = DEFAULT_THRESHOLD,
         embedding_mode: str = "file",
+        narrowband_threshold: float = DEFAULT_NARROWBAND_THRESHOLD,
+        segmentation_runtime: str = "torch",
+        cache_dir: Path | None = None,
+        threads: int = 0,
     ) -> None:
         self.spec = spec
         self.device = _torch_device(device)
+        self.thresholds = {"wideband": clustering_threshold, "narrowband": narrowband_threshold}
         if spec.bundled:
             segmentation = Model.from_pretrained(str(spec.segmentation_path))
+            if segmentation_runtime == "onnx" and self.device.type == "cpu" and cache_dir is not None:
+                run_on_onnx(
+                    segmentation, spec.segmentation_path, cache_dir, threads or torch.get_num_threads()
+                )
             embedding = CamPlusPlusEmbedding(spec.embedding_path)
             pipeline = LocalSpeakerDiarization(
                 segmentation,
@@ -167,12 +181,7 @@ class Diarizer:
                 embedding_batch_size=embedding_batch_size,
                 embedding_mode=embedding_mode,
             )
-            pipeline.instantiate(
-                {
-                    "segmentation": {"min_duration_off": 0.0},
-                    "clustering": {**CLUSTERING_METHOD, "threshold": clustering_threshold},
-                }
-            )
+            _set_threshold(pipeline, clustering_threshold)
         else:
             pipeline = Pipeline.from_pretrained(spec.pipeline, token=token)
             if pipeline is None:
@@ -192,6 +201,9 @@ class Diarizer:
         max_speakers: int | None = None,
     ) -> DiarizationOutput:
         timer = StepTimer()
+        bandwidth = "narrowband" if is_narrowband(audio, sample_rate) else "wideband"
+        if self.spec.bundled:
+            _set_threshold(self.pipeline, self.thresholds[bandwidth])
         waveform = torch.from_numpy(np.ascontiguousarray(audio, dtype=np.float32))[None]
         output = self.pipeline(
             {"waveform": waveform, "sample_rate": sample_rate, "uri": "call"},
@@ -205,7 +217,21 @@ class Diarizer:
         else:
             full, exclusive = output.speaker_diarization, output.exclusive_speaker_diarization
         timer("finalize", None)  # annotation building after the last hook
-        return DiarizationOutput(turns=_turns(full), exclusive_turns=_turns(exclusive), timings=timer.timings)
+        return DiarizationOutput(
+            turns=_turns(full),
+            exclusive_turns=_turns(exclusive),
+            timings=timer.timings,
+            bandwidth=bandwidth,
+        )
+
+
+def _set_threshold(pipeline: Pipeline, threshold: float) -> None:
+    pipeline.instantiate(
+        {
+            "segmentation": {"min_duration_off": 0.0},
+            "clustering": {**CLUSTERING_METHOD, "threshold": threshold},
+        }
+    )
 
 
 def _turns(annotation: Annotation) -> list[SpeakerTurn]:

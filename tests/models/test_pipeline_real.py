@@ -93,6 +93,7 @@ def test_simulated_telephone_call(pipeline, simulated_call):
     )
     assert result["total_speakers"] == meta["n_speakers"] == 2
     assert diarizer_der < 0.25
+    assert result["bandwidth"] == "narrowband"  # 8 kHz call: the telephone-band threshold was used
 
 
 @pytest.mark.parametrize("fmt", ["mp3", "m4a", "flac"])
@@ -188,6 +189,7 @@ def _stereo(simulated_call):
 def test_stereo_call_is_split_by_channel(pipeline, simulated_call):
     path, reference = _stereo(simulated_call)
     result = pipeline(path)  # channel_mode=auto
+    assert result["bandwidth"] is None  # channels, not voices: no clustering
     assert result["channel_mode"] == "split"
     assert set(result["speakers"]) == {"Agent", "Customer"}
     split_der = der(reference, result["diarization"])
