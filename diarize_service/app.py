@@ -58,7 +58,7 @@ def build_workers(settings: Settings) -> StageWorkers:
             embedding_batch_size=settings.embedding_batch_size,
             segmentation_step=settings.segmentation_step,
             clustering_threshold=settings.clustering_threshold,
-            clustering_threshold_narrowband=settings.clustering_threshold_narrowband,
+            clustering_merge_threshold=settings.clustering_merge_threshold,
             embedding_mode=settings.embedding_mode,
             segmentation_runtime=settings.segmentation_runtime,
             cache_dir=str(settings.model_cache_dir),

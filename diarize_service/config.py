@@ -78,19 +78,19 @@ class Settings(BaseSettings):
         "speaker's frames only (pyannote's way). Compared in bench/.",
     )
     clustering_threshold: float = Field(
-        0.5,
-        gt=0,
-        lt=2,
-        description="Agglomerative clustering threshold for wideband audio (distance between "
-        "L2-normalised CAM++ embeddings). Lower finds more speakers. Tuned on AMI dev/train; see "
-        "bench/tune_clustering.py.",
-    )
-    clustering_threshold_narrowband: float = Field(
         0.4,
         gt=0,
         lt=2,
-        description="The same threshold for telephone-band audio (nothing above ~4 kHz, detected from "
-        "the spectrum): voices sit closer together there. Tuned on the dev calls.",
+        description="Agglomerative clustering threshold (distance between L2-normalised CAM++ "
+        "embeddings): deliberately tight, so that similar voices are kept apart. Lower finds more "
+        "speakers. Tuned on dev calls and AMI dev/train; see bench/tune_clustering.py.",
+    )
+    clustering_merge_threshold: float = Field(
+        0.6,
+        gt=0,
+        lt=2,
+        description="Clusters closer than this are merged again when they (almost) never speak in the "
+        "same 10 s window: one voice split in two, not two people taking turns.",
     )
 
     # --- service ----------------------------------------------------------------

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Literal
-
 from pydantic import BaseModel, Field
 
 from ..jobs.models import JobOptions, JobStatus
@@ -84,11 +82,6 @@ class DiarizationResult(BaseModel):
     language: str
     language_probability: float
     channel_mode: str = Field(description="'split' (speaker = channel) or 'mixed' (voice diarization).")
-    bandwidth: Literal["narrowband", "wideband"] | None = Field(
-        None,
-        description="'narrowband' (telephone, nothing above ~4 kHz) or 'wideband', as measured from the "
-        "spectrum; it picks the clustering threshold. Null in split mode (no voice clustering).",
-    )
     models: dict[str, str]
     diarization: list[SpeakerTurnOut] = Field(
         description="Raw speaker turns from the diarizer (may overlap), same speaker names."

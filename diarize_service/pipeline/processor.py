@@ -63,13 +63,10 @@ class CallProcessor:
         timings["decode"] = time.perf_counter() - t
         report(PROGRESS["decoded"], "decoded")
 
-        bandwidth = None
         if split:
             turns, names, timeline, language = await self._split_channels(decoded_path, options, timings)
         else:
-            turns, names, timeline, language, bandwidth = await self._mixed(
-                decoded_path, options, report, timings
-            )
+            turns, names, timeline, language = await self._mixed(decoded_path, options, report, timings)
         if options.redact_pii:
             # before build_result: the unredacted words are never stored anywhere
             turns = redact_turns(turns)
@@ -88,7 +85,6 @@ class CallProcessor:
             },
             stage_seconds=timings,
             channel_mode="split" if split else "mixed",
-            bandwidth=bandwidth,
         )
 
     async def _mixed(self, decoded_path: Path, options: JobOptions, report: ProgressCallback, timings):
@@ -121,8 +117,7 @@ class CallProcessor:
         t = time.perf_counter()
         turns, names = await self.workers.assign(asr, diarization, self.max_pause)
         timings["assign"] = time.perf_counter() - t
-        language = (asr.language, asr.language_probability)
-        return turns, names, diarization.turns, language, diarization.bandwidth
+        return turns, names, diarization.turns, (asr.language, asr.language_probability)
 
     async def _split_channels(self, decoded_path: Path, options: JobOptions, timings):
         """One party per channel: the channel is the speaker; words are interleaved by time."""

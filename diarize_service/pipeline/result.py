@@ -77,7 +77,6 @@ def build_result(
     models: dict[str, str],
     stage_seconds: dict[str, float],
     channel_mode: str = "mixed",
-    bandwidth: str | None = None,
 ) -> dict[str, Any]:
     segments = segments_payload(turns, names)
     speakers = speaker_statistics(segments)
@@ -96,7 +95,6 @@ def build_result(
         "language": language[0],
         "language_probability": _r(language[1]),
         "channel_mode": channel_mode,
-        "bandwidth": bandwidth,
         "models": models,
         "diarization": timeline,
         "analytics": call_analytics(segments, timeline, audio_duration),

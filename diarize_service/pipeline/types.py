@@ -45,4 +45,3 @@ class DiarizationOutput:
     turns: list[SpeakerTurn]  # may overlap (two people talking at once)
     exclusive_turns: list[SpeakerTurn]  # at most one speaker at a time: for word assignment
     timings: dict[str, float] = field(default_factory=dict)  # seconds per pyannote step
-    bandwidth: str | None = None  # "narrowband" (telephone) or "wideband": picks the clustering threshold

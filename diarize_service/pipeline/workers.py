@@ -53,7 +53,7 @@ class DiarizationConfig:
     embedding_batch_size: int
     segmentation_step: float
     clustering_threshold: float
-    clustering_threshold_narrowband: float
+    clustering_merge_threshold: float
     embedding_mode: str
     segmentation_runtime: str = "torch"
     cache_dir: str | None = None  # where the ONNX export of the segmentation model is kept
@@ -92,7 +92,7 @@ def _init_diarization(config: DiarizationConfig) -> None:
         embedding_batch_size=config.embedding_batch_size,
         segmentation_step=config.segmentation_step,
         clustering_threshold=config.clustering_threshold,
-        narrowband_threshold=config.clustering_threshold_narrowband,
+        merge_threshold=config.clustering_merge_threshold,
         embedding_mode=config.embedding_mode,
         segmentation_runtime=config.segmentation_runtime,
         cache_dir=Path(config.cache_dir) if config.cache_dir else None,

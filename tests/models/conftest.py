@@ -46,31 +46,55 @@ def pipeline(tmp_path_factory):
     runner.close()
 
 
-@pytest.fixture(scope="session")
-def simulated_call(tmp_path_factory, make_calls_script, pool_dev) -> Path:
-    """A short simulated 2-party telephone call (8 kHz, mu-law, noise) with exact references."""
-    out = tmp_path_factory.mktemp("calls")
+def make_calls(
+    script: Path,
+    pool: Path,
+    out: Path,
+    seed: int,
+    min_dur: int = 45,
+    max_dur: int = 70,
+    n_calls: int = 1,
+    p_three: float = 0.0,
+) -> Path:
+    """Simulated telephone calls (8 kHz, mu-law, noise, mono + stereo) with exact references."""
     subprocess.run(
         [
             sys.executable,
-            str(make_calls_script),
+            str(script),
             "--speakers-from",
-            str(pool_dev),
+            str(pool),
             "--seed",
-            "7",
+            str(seed),
             "--n-calls",
-            "1",
+            str(n_calls),
             "--out",
             str(out),
             "--min-dur",
-            "45",
+            str(min_dur),
             "--max-dur",
-            "70",
+            str(max_dur),
             "--p-three",
-            "0",
+            str(p_three),
             "--stereo",
         ],
         check=True,
         capture_output=True,
     )
     return out
+
+
+@pytest.fixture(scope="session")
+def simulated_call(tmp_path_factory, make_calls_script, pool_dev) -> Path:
+    """A short simulated 2-party telephone call from the dev speaker pool."""
+    return make_calls(make_calls_script, pool_dev, tmp_path_factory.mktemp("calls"), seed=7)
+
+
+@pytest.fixture(scope="session")
+def three_party_call(tmp_path_factory, make_calls_script, pool_dev) -> Path:
+    """Dev call dev_s3_005 (88 s): agent ARCTIC aew, customer VCTK p238, supervisor VCTK p335.
+
+    Calls are generated per (seed, index), so the first six of seed 3 include it.
+    """
+    out = tmp_path_factory.mktemp("three_party")
+    make_calls(make_calls_script, pool_dev, out, seed=3, min_dur=60, max_dur=150, n_calls=6, p_three=0.3)
+    return out / "dev_s3_005"
