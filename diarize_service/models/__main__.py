@@ -1,7 +1,8 @@
 """``python -m diarize_service.models prepare``: resolve (and join) the configured models.
 
 Run by ``./build.sh`` and the Dockerfile so that the first request does not
-pay for joining whisper-base, and so a missing model is reported at build time.
+pay for joining whisper-base or exporting segmentation-3.0 to ONNX, and so a
+missing model is reported at build time.
 """
 
 from __future__ import annotations
@@ -31,7 +32,21 @@ def main(argv: list[str]) -> int:
     print(
         f"diarization: {diarization.name} -> {diarization.pipeline or diarization.segmentation_path.parent}"
     )
+    if diarization.bundled and settings.segmentation_runtime == "onnx" and settings.device == "cpu":
+        print(f"segmentation on ONNX Runtime: {_export_segmentation(diarization, settings)}")
     return 0
+
+
+def _export_segmentation(diarization, settings: Settings):
+    """Export segmentation-3.0 to ONNX now rather than at the first start of a worker."""
+    from pyannote.audio import Model
+
+    from ..pipeline.onnx_segmentation import export, onnx_path
+
+    target = onnx_path(diarization.segmentation_path, settings.model_cache_dir)
+    if not target.exists():
+        export(Model.from_pretrained(str(diarization.segmentation_path)), target)
+    return target
 
 
 if __name__ == "__main__":
