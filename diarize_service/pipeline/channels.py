@@ -8,8 +8,8 @@ words are interleaved by time.
 
 Echo and crosstalk put an attenuated copy of one party into the other's
 channel.  A frame only counts as speech on a channel when that channel is
-not far quieter than the other one at the same moment (``LEAK_DB``), so the
-leaked copy neither becomes speech regions nor words of the wrong party.
+not far quieter than the other one while the other one talks (``LEAK_DB``),
+so the leaked copy neither becomes speech regions nor words of the wrong party.
 
 Speech per channel is the union of Silero VAD and an energy detector; on the
 dev calls (seed 1, stereo) this took channel-split DER from 13.3 % (Silero
@@ -62,10 +62,18 @@ def should_split(channels: np.ndarray) -> bool:
 
 
 def dominant_mask(channels: np.ndarray, index: int) -> np.ndarray:
-    """Per 20 ms frame: is channel *index* not drowned by the other (i.e. not leakage)?"""
+    """Per 20 ms frame: can channel *index* hold its own speech here (i.e. it is not leakage)?
+
+    A frame is leakage when the other channel is talking (ENERGY_MARGIN_DB above
+    its own noise floor) and this one is more than LEAK_DB quieter.  The other
+    channel's noise alone leaks nothing: comparing against it took the quiet
+    ends of the agent's words (clean headset) away whenever the customer's
+    line was noisy (dev stereo calls 10.9 / 9.3 / 6.9 % -> 10.1 / 8.1 / 5.6 %).
+    """
     own = frame_levels(channels[index])
     other = frame_levels(channels[1 - index])
-    return own >= other - LEAK_DB
+    other_talks = other > np.percentile(other, 20) + ENERGY_MARGIN_DB
+    return ~(other_talks & (own < other - LEAK_DB))
 
 
 def energy_spans(channel: np.ndarray, margin_db: float = ENERGY_MARGIN_DB) -> list[tuple[float, float]]:
