@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import ClassVar
 
 import numpy as np
+import structlog
 
 from ..models.registry import DiarizationModelSpec
 
@@ -47,6 +48,8 @@ from .embedding import (  # noqa: E402
 )
 from .onnx_segmentation import run_on_onnx  # noqa: E402
 from .types import DiarizationOutput, SpeakerTurn  # noqa: E402
+
+log = structlog.get_logger(__name__)
 
 # Tuned on the dev calls and AMI dev/train excerpts (bench/tune_clustering.py).
 # Thresholds are Euclidean distances between L2-normalised embeddings.
@@ -143,6 +146,16 @@ class LocalSpeakerDiarization(SpeakerDiarization):
         return embeddings
 
 
+def _try_onnx(segmentation: Model, weights: Path, cache_dir: Path, threads: int) -> bool:
+    """ONNX is only a speed-up: if export or session creation fails, keep torch and say so."""
+    try:
+        run_on_onnx(segmentation, weights, cache_dir, threads or torch.get_num_threads())
+    except Exception as exc:  # any failure here must not stop the service
+        log.warning("segmentation_onnx_unavailable", error=repr(exc), fallback="torch")
+        return False
+    return True
+
+
 def _torch_device(device: str) -> torch.device:
     if device == "cuda" and not torch.cuda.is_available():
         raise RuntimeError("DEVICE=cuda but torch sees no CUDA device.")
@@ -172,9 +185,7 @@ class Diarizer:
             segmentation = Model.from_pretrained(str(spec.segmentation_path))
             on_onnx = segmentation_runtime == "onnx" and self.device.type == "cpu" and cache_dir is not None
             if on_onnx:
-                run_on_onnx(
-                    segmentation, spec.segmentation_path, cache_dir, threads or torch.get_num_threads()
-                )
+                on_onnx = _try_onnx(segmentation, spec.segmentation_path, cache_dir, threads)
             embedding = CamPlusPlusEmbedding(spec.embedding_path)
             pipeline = LocalSpeakerDiarization(
                 segmentation,

@@ -37,3 +37,17 @@ def test_onnx_segmentation_matches_torch(windows, tmp_path):
     mtime = exported.stat().st_mtime_ns
     run_on_onnx(Model.from_pretrained(str(spec.segmentation_path)), spec.segmentation_path, tmp_path, 1)
     assert exported.stat().st_mtime_ns == mtime
+
+
+def test_a_failed_export_falls_back_to_torch(tmp_path, monkeypatch):
+    from diarize_service.pipeline import diarization
+
+    def broken_export(model, target):
+        raise RuntimeError("exporter unavailable")
+
+    monkeypatch.setattr("diarize_service.pipeline.onnx_segmentation.export", broken_export)
+    spec = resolve_diarization("bundled", None, False)
+    model = Model.from_pretrained(str(spec.segmentation_path))
+    assert diarization._try_onnx(model, spec.segmentation_path, tmp_path, threads=1) is False
+    assert "forward" not in vars(model)  # still torch's own forward
+    assert not list(tmp_path.iterdir())
