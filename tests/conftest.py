@@ -32,13 +32,3 @@ def sample_rttm() -> Path:
 @pytest.fixture(scope="session")
 def stereo_wav() -> Path:
     return DATA / "diarization" / "faster_whisper_stereo" / "stereo_diarization.wav"
-
-
-@pytest.fixture(scope="session")
-def make_calls_script() -> Path:
-    return SHARED / "tools" / "make_calls.py"
-
-
-@pytest.fixture(scope="session")
-def pool_dev() -> Path:
-    return DATA / "pool_dev.txt"

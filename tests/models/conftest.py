@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from bench.datasets import make_calls
 from diarize_service.app import build_workers
 from diarize_service.config import Settings
 from diarize_service.jobs.models import JobOptions
@@ -46,55 +45,17 @@ def pipeline(tmp_path_factory):
     runner.close()
 
 
-def make_calls(
-    script: Path,
-    pool: Path,
-    out: Path,
-    seed: int,
-    min_dur: int = 45,
-    max_dur: int = 70,
-    n_calls: int = 1,
-    p_three: float = 0.0,
-) -> Path:
-    """Simulated telephone calls (8 kHz, mu-law, noise, mono + stereo) with exact references."""
-    subprocess.run(
-        [
-            sys.executable,
-            str(script),
-            "--speakers-from",
-            str(pool),
-            "--seed",
-            str(seed),
-            "--n-calls",
-            str(n_calls),
-            "--out",
-            str(out),
-            "--min-dur",
-            str(min_dur),
-            "--max-dur",
-            str(max_dur),
-            "--p-three",
-            str(p_three),
-            "--stereo",
-        ],
-        check=True,
-        capture_output=True,
-    )
-    return out
+@pytest.fixture(scope="session")
+def simulated_call(tmp_path_factory) -> Path:
+    """A short simulated 2-party telephone call (8 kHz, mu-law, noise) from the dev speaker pool."""
+    return make_calls(tmp_path_factory.mktemp("calls"), seed=7, n_calls=1, min_dur=45, max_dur=70, p_three=0)
 
 
 @pytest.fixture(scope="session")
-def simulated_call(tmp_path_factory, make_calls_script, pool_dev) -> Path:
-    """A short simulated 2-party telephone call from the dev speaker pool."""
-    return make_calls(make_calls_script, pool_dev, tmp_path_factory.mktemp("calls"), seed=7)
-
-
-@pytest.fixture(scope="session")
-def three_party_call(tmp_path_factory, make_calls_script, pool_dev) -> Path:
+def three_party_call(tmp_path_factory) -> Path:
     """Dev call dev_s3_005 (88 s): agent ARCTIC aew, customer VCTK p238, supervisor VCTK p335.
 
     Calls are generated per (seed, index), so the first six of seed 3 include it.
     """
-    out = tmp_path_factory.mktemp("three_party")
-    make_calls(make_calls_script, pool_dev, out, seed=3, min_dur=60, max_dur=150, n_calls=6, p_three=0.3)
+    out = make_calls(tmp_path_factory.mktemp("three_party"), seed=3, n_calls=6, p_three=0.3)
     return out / "dev_s3_005"
