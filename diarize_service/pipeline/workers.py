@@ -19,6 +19,8 @@ from __future__ import annotations
 import asyncio
 import multiprocessing
 import os
+import threading
+import time
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
@@ -147,6 +149,28 @@ def _assign(asr, diarization, max_pause: float):
     return turns, speaker_names(turns, diarization.turns)
 
 
+PARENT_CHECK_SECONDS = 1.0
+
+
+def _start_worker(initializer, config, parent_pid: int) -> None:
+    """Worker entry point: tie the worker's life to the API process, then load the model."""
+    threading.Thread(target=_exit_with_parent, args=(parent_pid,), name="parent-watch", daemon=True).start()
+    initializer(config)
+
+
+def _exit_with_parent(parent_pid: int) -> None:
+    """Exit once the API process is gone.
+
+    An API process killed outright (``kill -9``, the OOM killer) cannot shut its
+    pools down, and its workers never notice on their own: each holds both ends
+    of its task queue's pipe.  Left alone they keep their models (1.5 GB a pair)
+    and the restarted service loads another pair beside them.
+    """
+    while os.getppid() == parent_pid:
+        time.sleep(PARENT_CHECK_SECONDS)
+    os._exit(1)
+
+
 class _Stage:
     """A single-process pool that reloads its model if the process dies."""
 
@@ -161,8 +185,8 @@ class _Stage:
         return ProcessPoolExecutor(
             max_workers=1,
             mp_context=multiprocessing.get_context("spawn"),
-            initializer=self._initializer,
-            initargs=(self._config,),
+            initializer=_start_worker,
+            initargs=(self._initializer, self._config, os.getpid()),
         )
 
     async def start(self, describe) -> None:
