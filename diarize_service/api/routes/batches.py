@@ -19,7 +19,7 @@ from pydantic import BaseModel
 from ... import metrics
 from ...jobs.models import JobStatus
 from ..auth import ClientDep
-from ..deps import AudioDep, RunnerDep, ServicesDep, SettingsDep, StoreDep
+from ..deps import ServicesDep, StoreDep
 from ..errors import ProblemError
 from ..schemas import JobSummary
 from .jobs import _PROBLEM, CallbackDep, OptionsDep, check_capacity, new_job, save_upload, summarize
@@ -78,15 +78,12 @@ async def submit_batch(
     request: Request,
     client: ClientDep,
     services: ServicesDep,
-    settings: SettingsDep,
-    store: StoreDep,
-    audio: AudioDep,
-    runner: RunnerDep,
     options: OptionsDep,
     callback_url: CallbackDep,
     audio_files: Annotated[list[UploadFile], File(description="Audio files and/or zip archives of them")],
 ) -> BatchAccepted:
     """Queue several calls at once; poll ``/batches/{batch_id}``."""
+    settings, store, audio, runner = services.settings, services.store, services.audio, services.runner
     services.rate_limiter.check(client)
     check_capacity(settings, store, jobs=len(audio_files))
     batch_id = uuid.uuid4().hex

@@ -145,10 +145,6 @@ async def submit_diarization(
     request: Request,
     client: ClientDep,
     services: ServicesDep,
-    settings: SettingsDep,
-    store: StoreDep,
-    audio: AudioDep,
-    runner: RunnerDep,
     options: OptionsDep,
     callback_url: CallbackDep,
     audio_file: Annotated[UploadFile, File(description="MP3, WAV, M4A, FLAC... mono or stereo, any rate.")],
@@ -159,6 +155,7 @@ async def submit_diarization(
     With an ``Idempotency-Key`` header, resending the same file with the same
     key returns the original job instead of creating another.
     """
+    settings, store, audio, runner = services.settings, services.store, services.audio, services.runner
     services.rate_limiter.check(client)
     check_capacity(settings, store)
     job_id = uuid.uuid4().hex
