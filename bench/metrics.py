@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from meeteval.wer import cp_word_error_rate
@@ -34,8 +35,19 @@ def der_components(
     }
 
 
+_DIGIT_BOUNDARY = re.compile(r"(?<=\d)(?=\d)")
+
+
 def normalized_words(text: str) -> list[str]:
-    return _normalize(text).split()
+    """Whisper's English normalisation, then one word per digit.
+
+    The normaliser joins spelled-out digits into one number ("eight seven five"
+    -> "875") but leaves "8, 7, 5" as three words, so a digit string read out
+    on a call scored as one reference word against many hypothesis words
+    (WER over 100 %).  Splitting every digit run on both sides scores read-out
+    numbers digit by digit, whichever way Whisper writes them.
+    """
+    return _DIGIT_BOUNDARY.sub(" ", _normalize(text)).split()
 
 
 def wer(reference_text: str, hypothesis_text: str) -> dict[str, float]:

@@ -116,19 +116,13 @@ def _transcribe(audio_path: str, options: dict[str, Any]):
 
 def _transcribe_channels(audio_path: str, options: dict[str, Any]):
     """Split-channel calls: per channel, speech regions (VAD minus leakage) and the words inside them."""
-    from faster_whisper.vad import VadOptions, get_speech_timestamps
-
-    from .channels import VAD_THRESHOLD, dominant_mask, energy_spans, inside, speech_regions, union
+    from .channels import channel_speech, inside
 
     channels = np.load(audio_path)
     out = []
     for index in range(2):
         audio = np.ascontiguousarray(channels[index])
-        vad = get_speech_timestamps(
-            audio, VadOptions(threshold=VAD_THRESHOLD, min_silence_duration_ms=150, speech_pad_ms=50)
-        )
-        spans = union([(s["start"] / 16_000, s["end"] / 16_000) for s in vad] + energy_spans(audio))
-        regions = speech_regions(spans, dominant_mask(channels, index))
+        regions = channel_speech(channels, index)
         asr = _transcriber(audio, **options)
         for seg in asr.segments:
             seg.words = [w for w in seg.words if inside(w.start, w.end, regions)]

@@ -33,3 +33,26 @@ def test_quiet_speech_is_not_leakage_of_the_other_channels_noise():
     agent = burst(4, 1, 3, -50) + 1e-5 * RNG.standard_normal(4 * SR)
     customer = 10 ** (-35 / 20) * RNG.standard_normal(4 * SR)
     assert dominant_mask(np.stack([agent, customer]), index=0)[frames(1, 3)].all()
+
+
+def test_background_talker_is_not_the_party(tmp_path):
+    """Real speech: the customer at full level, another talker 20 dB down behind them, agent silent."""
+    from diarize_service.pipeline.audio import decode
+    from diarize_service.pipeline.channels import channel_speech
+    from tests.conftest import DATA
+
+    party = decode(DATA / "utterances/vctk/p301_102.wav", sample_rate=SR)
+    talker = decode(DATA / "utterances/vctk/p255_367.wav", sample_rate=SR)
+    gap = np.zeros(SR)
+    customer = np.concatenate(
+        [gap, 0.3 * party / np.abs(party).max(), gap, 0.03 * talker / np.abs(talker).max(), gap]
+    )
+    customer = customer + 1e-4 * RNG.standard_normal(len(customer))
+    agent = 1e-4 * RNG.standard_normal(len(customer))
+    talker_start = 2 + len(party) / SR
+
+    regions = channel_speech(np.stack([agent, customer]).astype(np.float32), index=1)
+
+    assert regions, "the customer's own sentence must be found"
+    assert all(r.end < talker_start for r in regions), f"background talker taken for the customer: {regions}"
+    assert sum(r.end - r.start for r in regions) > 0.6 * len(party) / SR
