@@ -146,10 +146,11 @@ class LocalSpeakerDiarization(SpeakerDiarization):
         return embeddings
 
 
-def _try_onnx(segmentation: Model, weights: Path, cache_dir: Path, threads: int) -> bool:
+def _try_onnx(segmentation: Model, weights: Path, cache_dir: Path, threads: int, step: float = 0.1) -> bool:
     """ONNX is only a speed-up: if export or session creation fails, keep torch and say so."""
+    hop = round(step * segmentation.specifications.duration * segmentation.hparams.sample_rate)
     try:
-        run_on_onnx(segmentation, weights, cache_dir, threads or torch.get_num_threads())
+        run_on_onnx(segmentation, weights, cache_dir, threads or torch.get_num_threads(), hop_samples=hop)
     except Exception as exc:  # any failure here must not stop the service
         log.warning("segmentation_onnx_unavailable", error=repr(exc), fallback="torch")
         return False
@@ -185,7 +186,9 @@ class Diarizer:
             segmentation = Model.from_pretrained(str(spec.segmentation_path))
             on_onnx = segmentation_runtime == "onnx" and self.device.type == "cpu" and cache_dir is not None
             if on_onnx:
-                on_onnx = _try_onnx(segmentation, spec.segmentation_path, cache_dir, threads)
+                on_onnx = _try_onnx(
+                    segmentation, spec.segmentation_path, cache_dir, threads, segmentation_step
+                )
             embedding = CamPlusPlusEmbedding(spec.embedding_path)
             pipeline = LocalSpeakerDiarization(
                 segmentation,

@@ -9,26 +9,32 @@ from pyannote.audio import Model
 
 from diarize_service.models.registry import resolve_diarization
 from diarize_service.pipeline.audio import decode
-from diarize_service.pipeline.onnx_segmentation import onnx_path, run_on_onnx
+from diarize_service.pipeline.onnx_segmentation import SharedSincConv, onnx_path, run_on_onnx
+
+HOP = 16_000  # 1 s, the service's default step
 
 
 @pytest.fixture(scope="module")
 def windows(sample_wav) -> torch.Tensor:
+    """10 s windows of the sample at a 1 s hop and a zero-padded last one, as pyannote makes them."""
     audio = decode(sample_wav)  # 30 s, two speakers
-    starts = range(0, len(audio) - 160_000 + 1, 40_000)
-    return torch.from_numpy(np.stack([audio[s : s + 160_000] for s in starts])[:, None])
+    starts = range(0, len(audio) - 160_000 + 1, HOP)
+    chunks = [audio[s : s + 160_000] for s in starts]
+    tail = audio[starts[-1] + HOP :]
+    chunks.append(np.pad(tail, (0, 160_000 - len(tail))))
+    return torch.from_numpy(np.stack(chunks)[:, None].astype(np.float32))
 
 
 def test_onnx_segmentation_matches_torch(windows, tmp_path):
     spec = resolve_diarization("bundled", None, False)
     reference = Model.from_pretrained(str(spec.segmentation_path)).eval()
     accelerated = Model.from_pretrained(str(spec.segmentation_path)).eval()
-    exported = run_on_onnx(accelerated, spec.segmentation_path, tmp_path, threads=1)
+    exported = run_on_onnx(accelerated, spec.segmentation_path, tmp_path, threads=1, hop_samples=HOP)
     assert exported == onnx_path(spec.segmentation_path, tmp_path) and exported.exists()
 
     with torch.inference_mode():
-        expected = reference(windows).numpy()
-        got = accelerated(windows).numpy()
+        expected = np.concatenate([reference(windows[i : i + 8]).numpy() for i in range(0, len(windows), 8)])
+        got = np.concatenate([accelerated(windows[i : i + 8]).numpy() for i in range(0, len(windows), 8)])
     assert got.shape == expected.shape  # (windows, frames, powerset classes)
     assert np.abs(got - expected).max() < 1e-2
     assert (got.argmax(-1) == expected.argmax(-1)).mean() > 0.999
@@ -37,6 +43,23 @@ def test_onnx_segmentation_matches_torch(windows, tmp_path):
     mtime = exported.stat().st_mtime_ns
     run_on_onnx(Model.from_pretrained(str(spec.segmentation_path)), spec.segmentation_path, tmp_path, 1)
     assert exported.stat().st_mtime_ns == mtime
+
+
+def test_overlapping_windows_share_the_first_layer(windows):
+    spec = resolve_diarization("bundled", None, False)
+    model = Model.from_pretrained(str(spec.segmentation_path)).eval()
+    shared = SharedSincConv(model, hop_samples=HOP)
+    # the padded last window is still one hop after the one before (its zeros are its own last second)
+    assert shared._runs(windows[-8:].numpy()) == [(0, 7)]
+    batch = windows[[0, 1, 2, 10, 11, 12, 13, 21]].numpy()  # runs broken where the hop is not 1 s
+    assert shared._runs(batch) == [(0, 2), (3, 6), (7, 7)]
+    with torch.inference_mode():
+        expected = model.sincnet.conv1d[0](model.sincnet.wav_norm1d(torch.from_numpy(batch))).numpy()
+    got = shared(batch)
+    assert np.abs(got - expected).max() < 1e-3 * np.abs(expected).max()
+    # without a usable hop every window is its own run, with the same result
+    assert SharedSincConv(model, hop_samples=HOP + 5)._runs(batch) == [(i, i) for i in range(8)]
+    assert np.allclose(SharedSincConv(model)(batch), got, atol=1e-3 * np.abs(expected).max())
 
 
 def test_a_failed_export_falls_back_to_torch(tmp_path, monkeypatch):
