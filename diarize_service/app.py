@@ -61,6 +61,7 @@ def build_workers(settings: Settings) -> StageWorkers:
             clustering_merge_threshold=settings.clustering_merge_threshold,
             embedding_mode=settings.embedding_mode,
             segmentation_runtime=settings.segmentation_runtime,
+            embedding_runtime=settings.embedding_runtime,
             cache_dir=str(settings.model_cache_dir),
         ),
     )

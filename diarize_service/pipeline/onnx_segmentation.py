@@ -24,22 +24,19 @@ only ``forward`` is redirected.
 from __future__ import annotations
 
 import copy
-import hashlib
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-OPSET = 17
+from .onnx_export import cached_export_path, cpu_session, export_atomically
+
 WINDOW_SAMPLES = 160_000  # segmentation-3.0's 10 s window at 16 kHz
 
 
 def onnx_path(weights: Path, cache_dir: Path) -> Path:
-    digest = hashlib.sha256(weights.read_bytes()).hexdigest()[:16]
-    return cache_dir / f"segmentation-3.0-{digest}-after-sinc.onnx"
+    return cached_export_path(weights, cache_dir, "segmentation-3.0-after-sinc")
 
 
 class _AfterSincConv(torch.nn.Module):
@@ -58,29 +55,12 @@ class _AfterSincConv(torch.nn.Module):
 
 
 def export(model: torch.nn.Module, target: Path) -> Path:
-    """Export the network minus its first layer; workers write a temp file and rename atomically."""
-    target.parent.mkdir(parents=True, exist_ok=True)
+    """Export the network minus its first layer."""
     tail = copy.deepcopy(model).eval()
     tail.sincnet = _AfterSincConv(tail.sincnet)  # PyanNet.forward now starts after the filters
     example = torch.zeros(2, 80, SharedSincConv(model).frames(WINDOW_SAMPLES))
-    fd, tmp = tempfile.mkstemp(dir=target.parent, suffix=".onnx.tmp")
-    os.close(fd)
-    try:
-        torch.onnx.export(
-            tail,
-            (example,),
-            tmp,
-            input_names=["filtered"],
-            output_names=["scores"],
-            dynamic_axes={"filtered": {0: "batch", 2: "steps"}, "scores": {0: "batch", 1: "frames"}},
-            opset_version=OPSET,
-            dynamo=False,  # the TorchScript exporter handles the LSTM without extra packages
-        )
-        os.replace(tmp, target)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return target
+    axes = {"filtered": {0: "batch", 2: "steps"}, "output": {0: "batch", 1: "frames"}}
+    return export_atomically(tail, example, target, "filtered", axes)
 
 
 class SharedSincConv:
@@ -145,15 +125,10 @@ def run_on_onnx(
 
     *hop_samples*: the sliding-window step, so that overlapping windows share the first layer.
     """
-    import onnxruntime as ort
-
     path = onnx_path(weights, cache_dir)
     if not path.exists():
         export(model, path)
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = max(threads, 1)
-    options.inter_op_num_threads = 1
-    session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    session = cpu_session(path, threads)
     first_layer = SharedSincConv(model, hop_samples)
 
     def forward(waveforms: torch.Tensor) -> torch.Tensor:

@@ -58,6 +58,7 @@ class DiarizationConfig:
     clustering_merge_threshold: float
     embedding_mode: str
     segmentation_runtime: str = "torch"
+    embedding_runtime: str = "torch"
     cache_dir: str | None = None  # where the ONNX export of the segmentation model is kept
 
 
@@ -97,6 +98,7 @@ def _init_diarization(config: DiarizationConfig) -> None:
         merge_threshold=config.clustering_merge_threshold,
         embedding_mode=config.embedding_mode,
         segmentation_runtime=config.segmentation_runtime,
+        embedding_runtime=config.embedding_runtime,
         cache_dir=Path(config.cache_dir) if config.cache_dir else None,
         threads=config.threads,
     )

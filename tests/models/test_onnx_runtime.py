@@ -1,4 +1,4 @@
-"""segmentation-3.0 on ONNX Runtime gives the torch model's output on real speech."""
+"""segmentation-3.0 and CAM++'s trunk on ONNX Runtime give the torch models' outputs on real speech."""
 
 from __future__ import annotations
 
@@ -65,12 +65,47 @@ def test_overlapping_windows_share_the_first_layer(windows):
 def test_a_failed_export_falls_back_to_torch(tmp_path, monkeypatch):
     from diarize_service.pipeline import diarization
 
-    def broken_export(model, target):
+    def broken_export(*args, **kwargs):
         raise RuntimeError("exporter unavailable")
 
-    monkeypatch.setattr("diarize_service.pipeline.onnx_segmentation.export", broken_export)
+    monkeypatch.setattr("diarize_service.pipeline.onnx_segmentation.export_atomically", broken_export)
     spec = resolve_diarization("bundled", None, False)
     model = Model.from_pretrained(str(spec.segmentation_path))
-    assert diarization._try_onnx(model, spec.segmentation_path, tmp_path, threads=1) is False
+    speed_up = lambda: run_on_onnx(model, spec.segmentation_path, tmp_path, 1, HOP)  # noqa: E731
+    assert diarization._try_onnx("segmentation", speed_up) is False
     assert "forward" not in vars(model)  # still torch's own forward
     assert not list(tmp_path.iterdir())
+
+
+def test_campplus_trunk_on_onnx_matches_torch(sample_wav, tmp_path, monkeypatch):
+    from diarize_service.pipeline.embedding import CamPlusPlusEmbedding, FileTrunkEmbedder
+
+    spec = resolve_diarization("bundled", None, False)
+    embedding = CamPlusPlusEmbedding(spec.embedding_path)
+    audio = np.tile(decode(sample_wav), 3)  # 90 s of real speech: two full blocks and a short last one
+    feats = embedding.features(torch.from_numpy(audio))
+    on_torch, on_onnx = FileTrunkEmbedder(embedding), FileTrunkEmbedder(embedding)
+    on_onnx.use_onnx(spec.embedding_path, tmp_path, threads=1)
+    runs = []
+    session_run = on_onnx._session.run
+    monkeypatch.setattr(on_onnx._session, "run", lambda *a, **k: runs.append(1) or session_run(*a, **k))
+    with torch.inference_mode():
+        expected, got = on_torch._trunk_over_file(feats), on_onnx._trunk_over_file(feats)
+    assert len(runs) == 2  # the full-length blocks went through ONNX Runtime
+    assert got.shape == expected.shape
+    assert (got - expected).abs().max() < 1e-3 * expected.abs().max()
+
+
+def test_a_failed_trunk_export_keeps_torch(tmp_path, monkeypatch):
+    from diarize_service.pipeline import diarization
+    from diarize_service.pipeline.embedding import CamPlusPlusEmbedding, FileTrunkEmbedder
+
+    def broken_export(*args, **kwargs):
+        raise RuntimeError("exporter unavailable")
+
+    monkeypatch.setattr("diarize_service.pipeline.embedding.export_atomically", broken_export)
+    spec = resolve_diarization("bundled", None, False)
+    trunk = FileTrunkEmbedder(CamPlusPlusEmbedding(spec.embedding_path))
+    speed_up = lambda: trunk.use_onnx(spec.embedding_path, tmp_path, 1)  # noqa: E731
+    assert diarization._try_onnx("embedding", speed_up) is False
+    assert trunk._session is None
