@@ -73,7 +73,8 @@ class SharedSincConv:
         self.filter_sums = self.filters.sum(dim=-1).numpy()  # (80, 1)
         self.stride = int(sincnet.stride)
         norm = sincnet.wav_norm1d
-        self.gain, self.shift, self.eps = float(norm.weight), float(norm.bias), float(norm.eps)
+        self.gain, self.shift = float(norm.weight.detach()), float(norm.bias.detach())
+        self.eps = float(norm.eps)
         self.hop = hop_samples if hop_samples and hop_samples % self.stride == 0 else None
 
     def frames(self, samples: int) -> int:
