@@ -53,10 +53,13 @@ class Settings(BaseSettings):
     )
     batch_size: int = Field(8, ge=1, le=64, description="ASR batch size (faster-whisper batched pipeline).")
     asr_threads: int = Field(
-        0, ge=0, description="CPU threads of the ASR worker (CTranslate2); 0 = half of the cores."
+        0,
+        ge=0,
+        description="CPU threads of the ASR worker (CTranslate2); 0 = one more than the cores "
+        "diarization does not get.",
     )
     diarization_threads: int = Field(
-        0, ge=0, description="CPU threads of the diarization worker (torch); 0 = the other half."
+        0, ge=0, description="CPU threads of the diarization worker (torch); 0 = half of the cores."
     )
     embedding_batch_size: int = Field(16, ge=1, description="Speaker-embedding batch size.")
     segmentation_step: float = Field(
@@ -172,17 +175,21 @@ class Settings(BaseSettings):
 
     @property
     def resolved_asr_threads(self) -> int:
-        """ASR and diarization run at the same time in two processes: split the cores between them.
+        """ASR and diarization run at the same time in two processes: split the cores, ASR gets one more.
 
-        Measured on 2 cores: 1 + 1 threads made a job ~30 % faster than 2 + 2
-        (oversubscribed OpenMP pools spin against each other).
+        ASR is the critical path of a job (diarization finishes first), so it
+        takes the core diarization leaves behind.  Measured on 2 cores through
+        the API, best of 3 interleaved with plain faster-whisper: 2 + 1
+        threads 1.46x plain faster-whisper, 1 + 1 threads 1.53x (bench/README.md,
+        "Worker threads"); 2 + 2 was ~30 % slower than 1 + 1 (both OpenMP pools
+        oversubscribed).
         """
-        return self.asr_threads or max(1, len(os.sched_getaffinity(0)) // 2)
+        cores = len(os.sched_getaffinity(0))
+        return self.asr_threads or max(1, cores - self.resolved_diarization_threads + 1)
 
     @property
     def resolved_diarization_threads(self) -> int:
-        cores = len(os.sched_getaffinity(0))
-        return self.diarization_threads or max(1, cores - self.resolved_asr_threads)
+        return self.diarization_threads or max(1, len(os.sched_getaffinity(0)) // 2)
 
 
 def render_env_example() -> str:
