@@ -98,7 +98,7 @@ class LocalSpeakerDiarization(SpeakerDiarization):
     ) -> None:
         Pipeline.__init__(self)
         self.embedding_mode = embedding_mode
-        self._file_embedder = FileTrunkEmbedder(embedding)
+        self.file_embedder = FileTrunkEmbedder(embedding)
         self.legacy = False
         self.segmentation_model = "local"
         self.embedding = "local"
@@ -139,7 +139,7 @@ class LocalSpeakerDiarization(SpeakerDiarization):
         enough = clean.sum(axis=1, keepdims=True) >= MIN_SPEECH_FRAMES * data.shape[1] / 1000
         masks = np.where(enough, clean, data)
         starts = [chunk.start for chunk, _ in binary_segmentations]
-        embeddings = self._file_embedder(
+        embeddings = self.file_embedder(
             file["waveform"], starts, binary_segmentations.sliding_window.duration, masks
         )
         if hook is not None:
@@ -208,7 +208,7 @@ class Diarizer:
                 merge_threshold=merge_threshold,
             )
             if embedding_runtime == "onnx" and cpu_cache is not None and embedding_mode == "file":
-                trunk = pipeline._file_embedder
+                trunk = pipeline.file_embedder
                 _try_onnx("embedding", lambda: trunk.use_onnx(spec.embedding_path, cpu_cache, threads))
             pipeline.instantiate(
                 {

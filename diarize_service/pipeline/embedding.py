@@ -102,7 +102,7 @@ class FileTrunkEmbedder:
     speaker's frames as context, which the naive path hides; bench/ compares
     both (EMBEDDING_MODE).
 
-    On CPU the trunk can run on ONNX Runtime (:meth:`use_onnx`, ~1.3x faster
+    On CPU the trunk can run on ONNX Runtime (:meth:`use_onnx`, ~1.2x faster
     on one thread, outputs equal to 1e-5).  The export is only exact for the
     length it was traced at (CAM++'s segment pooling bakes the input length
     into the graph; an export with a dynamic length gave wrong outputs), so

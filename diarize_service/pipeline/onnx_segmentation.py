@@ -105,7 +105,7 @@ class SharedSincConv:
         return out
 
     def _runs(self, waveforms: np.ndarray) -> list[tuple[int, int]]:
-        """Maximal runs of windows each one hop after the previous; a padded last window ends a run."""
+        """Maximal runs of windows each one hop after the previous; any other window starts a run."""
         runs, first = [], 0
         for i in range(1, len(waveforms) + 1):
             consecutive = (

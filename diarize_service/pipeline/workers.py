@@ -59,7 +59,7 @@ class DiarizationConfig:
     embedding_mode: str
     segmentation_runtime: str = "torch"
     embedding_runtime: str = "torch"
-    cache_dir: str | None = None  # where the ONNX export of the segmentation model is kept
+    cache_dir: str | None = None  # where the ONNX exports (segmentation, CAM++ trunk) are kept
 
 
 # Process-local model handles, set by the pool initializers (one model per worker process).
