@@ -56,3 +56,24 @@ def test_background_talker_is_not_the_party(tmp_path):
     assert regions, "the customer's own sentence must be found"
     assert all(r.end < talker_start for r in regions), f"background talker taken for the customer: {regions}"
     assert sum(r.end - r.start for r in regions) > 0.6 * len(party) / SR
+
+
+def test_loud_hold_music_does_not_make_the_party_background():
+    """The reference level is the channel's speech, not the loudest thing on it (music 15 dB above)."""
+    from diarize_service.pipeline.audio import decode
+    from diarize_service.pipeline.channels import channel_speech
+    from tests.conftest import DATA
+
+    party = decode(DATA / "utterances/vctk/p301_102.wav", sample_rate=SR)
+    t = np.arange(6 * SR) / SR
+    music = sum(np.sin(2 * np.pi * f * t) for f in (262, 330, 392)) * (t % 0.5 < 0.4)  # a chord, pulsed
+    music = 0.5 * music / np.abs(music).max()
+    customer = np.concatenate([music, np.zeros(SR), 0.09 * party / np.abs(party).max(), np.zeros(SR)])
+    customer = customer + 1e-4 * RNG.standard_normal(len(customer))
+    agent = 1e-4 * RNG.standard_normal(len(customer))
+    party_start = 7.0
+
+    regions = channel_speech(np.stack([agent, customer]).astype(np.float32), index=1)
+
+    found = sum(max(0.0, r.end - max(r.start, party_start)) for r in regions)
+    assert found > 0.6 * len(party) / SR, f"the customer's sentence was dropped: {regions}"
