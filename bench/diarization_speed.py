@@ -13,16 +13,18 @@ scores both against the reference so that speed is never bought with DER.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import time
 from pathlib import Path
 
 import torch
 
+from diarize_service.app import build_workers
 from diarize_service.config import Settings
-from diarize_service.models.registry import resolve_diarization
 from diarize_service.pipeline.audio import decode
 from diarize_service.pipeline.diarization import Diarizer
+from diarize_service.pipeline.workers import load_diarizer
 
 from . import datasets
 from .metrics import annotation, der_components
@@ -35,24 +37,9 @@ VARIANTS = {
 
 
 def diarizer(settings: Settings, **overrides) -> Diarizer:
-    options = {
-        "segmentation_step": settings.segmentation_step,
-        "embedding_batch_size": settings.embedding_batch_size,
-        "clustering_threshold": settings.clustering_threshold,
-        "merge_threshold": settings.clustering_merge_threshold,
-        "embedding_mode": settings.embedding_mode,
-        "segmentation_runtime": settings.segmentation_runtime,
-        "embedding_runtime": settings.embedding_runtime,
-        **overrides,
-    }
-    spec = resolve_diarization(settings.diarization_model, settings.huggingface_token, False)
-    return Diarizer(
-        spec,
-        device=settings.device,
-        cache_dir=settings.model_cache_dir,
-        threads=settings.resolved_diarization_threads,
-        **options,
-    )
+    """The diarization worker's own model, built the same way, with *overrides* of its config."""
+    config = dataclasses.replace(build_workers(settings).diarization.config, **overrides)
+    return load_diarizer(config)
 
 
 def main() -> None:

@@ -81,14 +81,11 @@ def _init_asr(config: AsrConfig) -> None:
     )
 
 
-def _init_diarization(config: DiarizationConfig) -> None:
-    global _diarizer
-    import torch
-
-    torch.set_num_threads(config.threads)
+def load_diarizer(config: DiarizationConfig):
+    """The :class:`Diarizer` a diarization worker runs (also used in-process by bench/)."""
     from .diarization import Diarizer
 
-    _diarizer = Diarizer(
+    return Diarizer(
         config.spec,
         device=config.device,
         token=config.token,
@@ -102,6 +99,14 @@ def _init_diarization(config: DiarizationConfig) -> None:
         cache_dir=Path(config.cache_dir) if config.cache_dir else None,
         threads=config.threads,
     )
+
+
+def _init_diarization(config: DiarizationConfig) -> None:
+    global _diarizer
+    import torch
+
+    torch.set_num_threads(config.threads)
+    _diarizer = load_diarizer(config)
 
 
 def _describe_asr() -> dict[str, Any]:
@@ -173,7 +178,7 @@ class _Stage:
     def __init__(self, name: str, initializer, config) -> None:
         self.name = name
         self._initializer = initializer
-        self._config = config
+        self.config = config
         self._pool: ProcessPoolExecutor | None = None
         self.info: dict[str, Any] = {}
 
@@ -182,7 +187,7 @@ class _Stage:
             max_workers=1,
             mp_context=multiprocessing.get_context("spawn"),
             initializer=_start_worker,
-            initargs=(self._initializer, self._config, os.getpid()),
+            initargs=(self._initializer, self.config, os.getpid()),
         )
 
     async def start(self, describe) -> None:
