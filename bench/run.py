@@ -101,6 +101,9 @@ def score(item: datasets.BenchItem, result: dict[str, Any]) -> dict[str, Any]:
         "der0": der_components(item.reference, hyp, item.uem, 0.0),
         "der25": der_components(item.reference, hyp, item.uem, 0.25),
         "segments_der25": der_components(item.reference, seg_hyp, item.uem, 0.25),
+        # md-eval's "collar 0.25" forgives 0.25 s on each side of a reference boundary;
+        # pyannote.metrics' collar is the whole width, so that is its collar=0.5.
+        "der_mdeval25": der_components(item.reference, hyp, item.uem, 0.5),
         "timings": result["timings"],
     }
     if item.utterances:
@@ -228,7 +231,7 @@ def _sum(rows, key, sub):
 def aggregate(rows: list[dict[str, Any]]) -> dict[str, Any]:
     audio = sum(r["audio_seconds"] for r in rows)
     agg: dict[str, Any] = {"items": len(rows), "audio_seconds": round(audio, 1)}
-    for key in ("der0", "der25", "segments_der25"):
+    for key in ("der0", "der25", "segments_der25", "der_mdeval25"):
         total = _sum(rows, key, "total")
         agg[key] = {
             part: round(_sum(rows, key, part) / total, 4) if total else math.nan
@@ -277,9 +280,12 @@ def markdown(report: dict[str, Any]) -> str:
         f"DEVICE={report['settings']['device']}; peak RSS (all processes) "
         f"{report['peak_rss_mb']:.0f} MB; {report['date']}.",
         "",
-        "| group | files | audio (s) | DER c=0 | DER c=0.25 (miss/FA/conf) | segments DER c=0.25 "
-        "| WER | cpWER | word attr. | spk count ok |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "DER c=0.25 is pyannote.metrics' `collar=0.25` (0.125 s forgiven on each side of a reference "
+        "boundary); DER ±0.25 s is md-eval's `-c 0.25` convention (0.25 s each side, pyannote `collar=0.5`).",
+        "",
+        "| group | files | audio (s) | DER c=0 | DER c=0.25 (miss/FA/conf) | DER ±0.25 s "
+        "| segments DER c=0.25 | WER | cpWER | word attr. | spk count ok |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for group, a in report["groups"].items():
         d = a["der25"]
@@ -290,7 +296,8 @@ def markdown(report: dict[str, Any]) -> str:
         lines.append(
             f"| {group} | {a['items']} | {a['audio_seconds']} | {pct(a['der0']['der'])} | "
             f"{pct(d['der'])} ({pct(d['miss'])}/{pct(d['false_alarm'])}/{pct(d['confusion'])}) | "
-            f"{pct(a['segments_der25']['der'])} | {pct(a['wer'])} | {pct(a['cpwer'])} | "
+            f"{pct(a['der_mdeval25']['der'])} | {pct(a['segments_der25']['der'])} | "
+            f"{pct(a['wer'])} | {pct(a['cpwer'])} | "
             f"{pct(a['word_attribution'])} | {a['speaker_count_correct']}/{a['items']} |"
         )
     lines += ["", "Real-time factors (seconds of processing per second of audio):", ""]

@@ -66,3 +66,16 @@ def corrupt_copy(source: Path, target: Path) -> Path:
     rng = np.random.default_rng(0)
     target.write_bytes(data[:64] + rng.integers(0, 256, size=4096, dtype=np.uint8).tobytes())
     return target
+
+
+def hold_music(seconds: float, sample_rate: int = 16_000, seed: int = 0) -> np.ndarray:
+    """A synthetic hold-music melody (no music recording ships in ../shared): random notes of a
+    C-major scale, four per second, five harmonics each, decaying like plucked strings; peak 1."""
+    rng = np.random.default_rng(seed)
+    note = np.arange(sample_rate // 4) / sample_rate
+    notes = [
+        sum(np.sin(2 * np.pi * f * k * note) / k for k in range(1, 6)) * np.exp(-3 * note)
+        for f in rng.choice([262, 294, 330, 349, 392, 440, 494, 523], int(seconds * 4))
+    ]
+    melody = np.concatenate(notes)
+    return melody / np.abs(melody).max()

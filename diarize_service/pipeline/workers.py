@@ -122,15 +122,16 @@ def _transcribe(audio_path: str, options: dict[str, Any]):
 
 
 def _transcribe_channels(audio_path: str, options: dict[str, Any]):
-    """Split-channel calls: per channel, speech regions (VAD minus leakage) and the words inside them."""
-    from .channels import channel_speech, inside
+    """Split-channel calls: per channel, speech regions (VAD minus leakage and music) and their words."""
+    from .channels import channel_speech, drop_unheard, inside
 
     channels = np.load(audio_path)
     out = []
     for index in range(2):
         audio = np.ascontiguousarray(channels[index])
-        regions = channel_speech(channels, index)
         asr = _transcriber(audio, **options)
+        words = [(w.start, w.end) for seg in asr.segments for w in seg.words]
+        regions = drop_unheard(channel_speech(channels, index), words)
         for seg in asr.segments:
             seg.words = [w for w in seg.words if inside(w.start, w.end, regions)]
         out.append((asr, regions))

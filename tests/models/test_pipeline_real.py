@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 
+import numpy as np
 import pytest
 from pyannote.core import Annotation, Segment
 from pyannote.database.util import load_rttm
@@ -226,6 +227,33 @@ def test_crosstalk_leak_does_not_create_speech(pipeline, simulated_call, tmp_pat
     assert echoed["channel_mode"] == "split"
     assert talk["echoed"] < talk["clean"] * 1.1 + 1.0  # no agent speech became customer speech
     assert echoed["speakers"]["Customer"]["word_count"] <= clean["speakers"]["Customer"]["word_count"] + 3
+
+
+def test_hold_music_on_the_customer_line_is_not_customer_talk(pipeline, simulated_call, tmp_path):
+    import soundfile as sf
+
+    from tests.audio_files import hold_music
+
+    path, _ = _stereo(simulated_call)
+    audio, rate = sf.read(path, dtype="float32")
+    music = np.zeros((12 * rate, 2), dtype=np.float32)  # the call starts on hold: 12 s of music
+    music[: 10 * rate, 1] = 0.2 * hold_music(10, rate)
+    held_path = tmp_path / "held.wav"
+    sf.write(held_path, np.concatenate([music, audio]), rate)
+
+    clean, held = pipeline(path), pipeline(held_path)
+
+    def customer_talk(result, after=0.0):
+        return sum(
+            t["end"] - t["start"]
+            for t in result["diarization"]
+            if t["speaker"] == "Customer" and t["end"] > after
+        )
+
+    assert held["channel_mode"] == "split"
+    on_hold = sum(min(t["end"], 10) - t["start"] for t in held["diarization"] if t["start"] < 10)
+    assert on_hold < 1.0, f"hold music became speech: {held['diarization'][:3]}"
+    assert abs(customer_talk(held, after=12) - customer_talk(clean)) < 0.1 * customer_talk(clean) + 1.0
 
 
 def test_split_mode_on_mono_audio_is_a_clear_error(pipeline, sample_wav):

@@ -77,3 +77,29 @@ def test_loud_hold_music_does_not_make_the_party_background():
 
     found = sum(max(0.0, r.end - max(r.start, party_start)) for r in regions)
     assert found > 0.6 * len(party) / SR, f"the customer's sentence was dropped: {regions}"
+
+
+def test_hold_music_is_not_the_party_when_the_asr_hears_no_words():
+    """10 s of music on the customer's line, then their real sentence: only the sentence is speech."""
+    from diarize_service.pipeline.audio import decode
+    from diarize_service.pipeline.channels import UNHEARD_VAD_SHARE, channel_speech, drop_unheard
+    from tests.audio_files import hold_music
+    from tests.conftest import DATA
+
+    party = decode(DATA / "utterances/vctk/p301_102.wav", sample_rate=SR)
+    customer = np.concatenate(
+        [np.zeros(5 * SR), 0.1 * hold_music(10), np.zeros(SR), 0.1 * party / np.abs(party).max()]
+    )
+    customer = (customer + 3e-4 * RNG.standard_normal(len(customer))).astype(np.float32)
+    agent = (3e-4 * RNG.standard_normal(len(customer))).astype(np.float32)
+    sentence = [(17.0, 17.4), (17.4, 17.7), (18.9, 19.2)]  # where Whisper puts the words
+
+    regions = channel_speech(np.stack([agent, customer]), index=1)
+    music = [r for r in regions if r.start < 15 and r.end > 5]
+    assert music and all(r.vad_share < UNHEARD_VAD_SHARE for r in music), regions  # energy heard it
+
+    kept = drop_unheard(regions, sentence)
+    assert all(r.start >= 15 for r in kept), f"hold music kept as speech: {kept}"
+    assert sum(r.end - r.start for r in kept) > 0.6 * len(party) / SR - 1.0  # the sentence stays
+    # words inside it (Whisper transcribing a song, say) keep a region: the transcript and the timeline agree
+    assert drop_unheard(regions, [*sentence, (9.0, 9.3)]) == [r for r in regions if r in kept or r in music]
