@@ -6,6 +6,10 @@ alignment model from the hub afterwards, which cannot be fetched offline.
 faster-whisper's batched pipeline keeps Whisper's own cross-attention word
 timings (``word_timestamps=True``) and uses its bundled Silero VAD (ONNX) to
 cut speech into batches, so it runs entirely from local files.
+
+The batched pipeline decodes greedily without Whisper's temperature fallback,
+so it can loop on read-out digits; looping stretches are decoded once more
+sequentially, with the fallback (:mod:`.loops`).
 """
 
 from __future__ import annotations
@@ -14,7 +18,11 @@ import numpy as np
 from faster_whisper import BatchedInferencePipeline, WhisperModel
 
 from ..models.registry import WhisperModelSpec
+from .loops import collapse, find_loops
 from .types import AsrResult, AsrSegment, Word
+
+SAMPLE_RATE = 16_000
+LOOP_CONTEXT = 0.5  # seconds of audio around a looping stretch when it is decoded again
 
 
 class Transcriber:
@@ -67,12 +75,47 @@ class Transcriber:
             hotwords=hotwords,
             condition_on_previous_text=False,
         )
-        out: list[AsrSegment] = []
-        for seg in segments:
-            words = [
-                Word(float(w.start), float(w.end), w.word, float(w.probability))
-                for w in (seg.words or [])
-                if w.word.strip()
-            ]
-            out.append(AsrSegment(float(seg.start), float(seg.end), seg.text.strip(), words))
+        out = [_segment(seg) for seg in segments]
+        for seg in out:
+            self._repair_loops(seg, audio, info.language, initial_prompt, hotwords)
         return AsrResult(info.language, float(info.language_probability), out)
+
+    def _repair_loops(
+        self, seg: AsrSegment, audio: np.ndarray, language: str, initial_prompt, hotwords
+    ) -> None:
+        """Decode each looping stretch of *seg* again, sequentially; collapse what still loops."""
+        loops = find_loops([w.word for w in seg.words])
+        if not loops:
+            return
+        words = list(seg.words)
+        for loop in reversed(loops):  # from the end, so earlier indices stay valid
+            start = max(0.0, words[loop.start].start - LOOP_CONTEXT)
+            end = words[loop.end - 1].end + LOOP_CONTEXT
+            redone, _ = self.model.transcribe(
+                audio[int(start * SAMPLE_RATE) : int(end * SAMPLE_RATE)],
+                language=language,
+                word_timestamps=True,
+                vad_filter=True,
+                initial_prompt=initial_prompt,
+                hotwords=hotwords,
+                condition_on_previous_text=False,
+            )
+            again = [_shifted(w, start) for s in redone for w in _segment(s).words]
+            words[loop.start : loop.end] = collapse(again, find_loops([w.word for w in again]))
+        seg.words = words
+        seg.text = "".join(w.word for w in words).strip()
+        if words:
+            seg.start, seg.end = min(seg.start, words[0].start), max(seg.end, words[-1].end)
+
+
+def _segment(seg) -> AsrSegment:
+    words = [
+        Word(float(w.start), float(w.end), w.word, float(w.probability))
+        for w in (seg.words or [])
+        if w.word.strip()
+    ]
+    return AsrSegment(float(seg.start), float(seg.end), seg.text.strip(), words)
+
+
+def _shifted(word: Word, offset: float) -> Word:
+    return Word(word.start + offset, word.end + offset, word.word, word.probability)

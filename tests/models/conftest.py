@@ -52,6 +52,12 @@ def simulated_call(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def digit_call(tmp_path_factory) -> Path:
+    """Dev call dev_s1_001 (stereo): the customer reads out digits, on which Whisper base loops."""
+    return make_calls(tmp_path_factory.mktemp("digits"), seed=1, n_calls=2) / "dev_s1_001"
+
+
+@pytest.fixture(scope="session")
 def three_party_call(tmp_path_factory) -> Path:
     """Dev call dev_s3_005 (88 s): agent ARCTIC aew, customer VCTK p238, supervisor VCTK p335.
 

@@ -256,6 +256,23 @@ def test_hold_music_on_the_customer_line_is_not_customer_talk(pipeline, simulate
     assert abs(customer_talk(held, after=12) - customer_talk(clean)) < 0.1 * customer_talk(clean) + 1.0
 
 
+def test_read_out_digits_do_not_come_back_as_a_loop(pipeline, digit_call):
+    """Batched greedy decoding looped here ("six, nine, seven, eight, five" x 13, 110 % WER)."""
+    from bench.metrics import wer
+    from diarize_service.pipeline.loops import find_loops
+
+    meta = json.loads(digit_call.with_suffix(".json").read_text())
+    reference = " ".join(
+        s["text"] for s in sorted(meta["segments"], key=lambda s: s["start"]) if s["role"] == "customer"
+    )
+    result = pipeline(digit_call.with_suffix(".stereo.wav"))
+    words = [w["word"] for s in result["segments"] if s["speaker"] == "Customer" for w in s["words"]]
+    assert not find_loops(words), " ".join(words)
+    score = wer(reference, " ".join(words))
+    print(f"\ncustomer reading digits: WER {score['wer']:.2f}")
+    assert score["wer"] < 0.7
+
+
 def test_split_mode_on_mono_audio_is_a_clear_error(pipeline, sample_wav):
     from diarize_service.pipeline.audio import EmptyAudioError
 
