@@ -62,6 +62,7 @@ def build_workers(settings: Settings) -> StageWorkers:
             embedding_mode=settings.embedding_mode,
             segmentation_runtime=settings.segmentation_runtime,
             embedding_runtime=settings.embedding_runtime,
+            segmentation_precision=settings.segmentation_precision,
             cache_dir=str(settings.model_cache_dir),
         ),
     )

@@ -43,11 +43,13 @@ def _export_segmentation(diarization, settings: Settings):
     """Export segmentation-3.0 to ONNX now rather than at the first start of a worker."""
     from pyannote.audio import Model
 
+    from ..pipeline.diarization import use_bf16
     from ..pipeline.onnx_segmentation import export, onnx_path
 
-    target = onnx_path(diarization.segmentation_path, settings.model_cache_dir)
+    bf16 = use_bf16(settings.segmentation_precision)
+    target = onnx_path(diarization.segmentation_path, settings.model_cache_dir, bf16)
     if not target.exists():
-        export(Model.from_pretrained(str(diarization.segmentation_path)), target)
+        export(Model.from_pretrained(str(diarization.segmentation_path)), target, bf16)
     return target
 
 

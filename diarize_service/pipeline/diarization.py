@@ -47,7 +47,7 @@ from .embedding import (  # noqa: E402
     CamPlusPlusEmbedding,
     FileTrunkEmbedder,
 )
-from .onnx_segmentation import run_on_onnx  # noqa: E402
+from .onnx_segmentation import cpu_has_bf16, run_on_onnx  # noqa: E402
 from .types import DiarizationOutput, SpeakerTurn  # noqa: E402
 
 log = structlog.get_logger(__name__)
@@ -157,6 +157,11 @@ def _try_onnx(stage: str, speed_up: Callable[[], object]) -> bool:
     return True
 
 
+def use_bf16(precision: str) -> bool:
+    """SEGMENTATION_PRECISION: 'auto' takes bf16 only where the CPU runs it natively."""
+    return precision == "bf16" or (precision == "auto" and cpu_has_bf16())
+
+
 def _torch_device(device: str) -> torch.device:
     if device == "cuda" and not torch.cuda.is_available():
         raise RuntimeError("DEVICE=cuda but torch sees no CUDA device.")
@@ -180,6 +185,7 @@ class Diarizer:
         cache_dir: Path | None = None,
         threads: int = 0,
         embedding_runtime: str = "torch",
+        segmentation_precision: str = "fp32",
     ) -> None:
         self.spec = spec
         self.device = _torch_device(device)
@@ -191,9 +197,13 @@ class Diarizer:
             if on_onnx:
                 duration = segmentation.specifications.duration
                 hop = round(segmentation_step * duration * segmentation.hparams.sample_rate)
+                bf16 = use_bf16(segmentation_precision)
                 on_onnx = _try_onnx(
                     "segmentation",
-                    lambda: run_on_onnx(segmentation, spec.segmentation_path, cpu_cache, threads, hop),
+                    lambda: run_on_onnx(segmentation, spec.segmentation_path, cpu_cache, threads, hop, bf16),
+                )
+                log.info(
+                    "segmentation_runtime", runtime="onnx" if on_onnx else "torch", bf16=bf16 and on_onnx
                 )
             embedding = CamPlusPlusEmbedding(spec.embedding_path)
             pipeline = LocalSpeakerDiarization(

@@ -59,6 +59,7 @@ class DiarizationConfig:
     embedding_mode: str
     segmentation_runtime: str = "torch"
     embedding_runtime: str = "torch"
+    segmentation_precision: str = "fp32"
     cache_dir: str | None = None  # where the ONNX exports (segmentation, CAM++ trunk) are kept
 
 
@@ -96,6 +97,7 @@ def load_diarizer(config: DiarizationConfig):
         embedding_mode=config.embedding_mode,
         segmentation_runtime=config.segmentation_runtime,
         embedding_runtime=config.embedding_runtime,
+        segmentation_precision=config.segmentation_precision,
         cache_dir=Path(config.cache_dir) if config.cache_dir else None,
         threads=config.threads,
     )

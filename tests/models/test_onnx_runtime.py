@@ -9,7 +9,7 @@ from pyannote.audio import Model
 
 from diarize_service.models.registry import resolve_diarization
 from diarize_service.pipeline.audio import decode
-from diarize_service.pipeline.onnx_segmentation import SharedSincConv, onnx_path, run_on_onnx
+from diarize_service.pipeline.onnx_segmentation import SharedSincConv, cpu_has_bf16, onnx_path, run_on_onnx
 
 HOP = 16_000  # 1 s, the service's default step
 
@@ -43,6 +43,38 @@ def test_onnx_segmentation_matches_torch(windows, tmp_path):
     mtime = exported.stat().st_mtime_ns
     run_on_onnx(Model.from_pretrained(str(spec.segmentation_path)), spec.segmentation_path, tmp_path, 1)
     assert exported.stat().st_mtime_ns == mtime
+
+
+@pytest.mark.skipif(
+    not cpu_has_bf16(), reason="this CPU has no native bf16 (SEGMENTATION_PRECISION=auto uses fp32)"
+)
+def test_bf16_lstm_keeps_the_frame_decisions(windows, tmp_path):
+    """bf16 is not exact: it may only move probabilities a little and flip a few frames."""
+    spec = resolve_diarization("bundled", None, False)
+    reference = Model.from_pretrained(str(spec.segmentation_path)).eval()
+    accelerated = Model.from_pretrained(str(spec.segmentation_path)).eval()
+    exported = run_on_onnx(
+        accelerated, spec.segmentation_path, tmp_path, threads=1, hop_samples=HOP, bf16=True
+    )
+    assert (
+        exported
+        == onnx_path(spec.segmentation_path, tmp_path, bf16=True)
+        != onnx_path(spec.segmentation_path, tmp_path)
+    )
+
+    with torch.inference_mode():
+        expected = np.concatenate([reference(windows[i : i + 8]).numpy() for i in range(0, len(windows), 8)])
+        got = np.concatenate([accelerated(windows[i : i + 8]).numpy() for i in range(0, len(windows), 8)])
+    assert got.shape == expected.shape and got.dtype == np.float32
+    assert np.abs(np.exp(got) - np.exp(expected)).mean() < 0.01  # powerset probabilities
+    assert (got.argmax(-1) == expected.argmax(-1)).mean() > 0.97
+
+
+def test_auto_precision_follows_the_cpu():
+    from diarize_service.pipeline.diarization import use_bf16
+
+    assert use_bf16("auto") == cpu_has_bf16()
+    assert use_bf16("bf16") and not use_bf16("fp32")
 
 
 def test_overlapping_windows_share_the_first_layer(windows):
