@@ -198,9 +198,15 @@ def _stereo(simulated_call):
     )
 
 
-def test_stereo_call_is_split_by_channel(pipeline, simulated_call):
+@pytest.fixture(scope="module")
+def split_result(pipeline, simulated_call) -> dict:
+    """The simulated call's stereo rendering through the pipeline (channel_mode=auto)."""
+    return pipeline(_stereo(simulated_call)[0])
+
+
+def test_stereo_call_is_split_by_channel(pipeline, simulated_call, split_result):
     path, reference = _stereo(simulated_call)
-    result = pipeline(path)  # channel_mode=auto
+    result = split_result
     assert result["channel_mode"] == "split"
     assert set(result["speakers"]) == {"Agent", "Customer"}
     split_der = der(reference, result["diarization"])
@@ -210,7 +216,7 @@ def test_stereo_call_is_split_by_channel(pipeline, simulated_call):
     assert mixed["channel_mode"] == "mixed" and set(mixed["speakers"]) == {"Speaker_01", "Speaker_02"}
 
 
-def test_crosstalk_leak_does_not_create_speech(pipeline, simulated_call, tmp_path):
+def test_crosstalk_leak_does_not_create_speech(pipeline, simulated_call, split_result, tmp_path):
     import soundfile as sf
 
     path, _ = _stereo(simulated_call)
@@ -219,7 +225,7 @@ def test_crosstalk_leak_does_not_create_speech(pipeline, simulated_call, tmp_pat
     leaky[:, 1] += 0.1 * audio[:, 0]  # agent echoes into the customer line at -20 dB
     leaky_path = tmp_path / "leaky.wav"
     sf.write(leaky_path, leaky, rate)
-    clean, echoed = pipeline(path), pipeline(leaky_path)
+    clean, echoed = split_result, pipeline(leaky_path)
     talk = {
         name: sum(t["end"] - t["start"] for t in r["diarization"] if t["speaker"] == "Customer")
         for name, r in (("clean", clean), ("echoed", echoed))
@@ -229,7 +235,9 @@ def test_crosstalk_leak_does_not_create_speech(pipeline, simulated_call, tmp_pat
     assert echoed["speakers"]["Customer"]["word_count"] <= clean["speakers"]["Customer"]["word_count"] + 3
 
 
-def test_hold_music_on_the_customer_line_is_not_customer_talk(pipeline, simulated_call, tmp_path):
+def test_hold_music_on_the_customer_line_is_not_customer_talk(
+    pipeline, simulated_call, split_result, tmp_path
+):
     import soundfile as sf
 
     from tests.audio_files import hold_music
@@ -241,7 +249,7 @@ def test_hold_music_on_the_customer_line_is_not_customer_talk(pipeline, simulate
     held_path = tmp_path / "held.wav"
     sf.write(held_path, np.concatenate([music, audio]), rate)
 
-    clean, held = pipeline(path), pipeline(held_path)
+    clean, held = split_result, pipeline(held_path)
 
     def customer_talk(result, after=0.0):
         return sum(
