@@ -36,7 +36,6 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
-from einops import rearrange
 
 from .onnx_export import cached_export_path, cpu_session, export_atomically
 
@@ -85,23 +84,21 @@ def export(model: torch.nn.Module, target: Path, bf16: bool = False) -> Path:
     return export_atomically(tail, example, target, "filtered", axes)
 
 
-class Bf16Recurrence:
-    """PyanNet after SincNet (LSTM, linear layers, classifier) in torch under bf16 autocast."""
+def recurrence_in_bf16(model: torch.nn.Module):
+    """PyanNet after SincNet (LSTM, linear layers, classifier), in torch under bf16 autocast.
 
-    def __init__(self, model: torch.nn.Module) -> None:
-        assert model.hparams.lstm["monolithic"], "segmentation-3.0 has one multi-layer LSTM"
-        self.model = model
+    A copy of the model whose SincNet is an identity runs PyanNet's own
+    ``forward`` on the convolutions' output from ONNX Runtime.
+    """
+    tail = copy.deepcopy(model).eval()
+    tail.sincnet = torch.nn.Identity()
 
     @torch.inference_mode()
-    def __call__(self, features: np.ndarray) -> torch.Tensor:
-        m = self.model
+    def run(features: np.ndarray) -> torch.Tensor:
         with torch.autocast("cpu", dtype=torch.bfloat16):
-            outputs, _ = m.lstm(
-                rearrange(torch.from_numpy(features), "batch feature frame -> batch frame feature")
-            )
-            for linear in m.linear:
-                outputs = F.leaky_relu(linear(outputs))
-            return m.activation(m.classifier(outputs)).float()
+            return tail(torch.from_numpy(features)).float()
+
+    return run
 
 
 class SharedSincConv:
@@ -178,7 +175,7 @@ def run_on_onnx(
         export(model, path, bf16)
     session = cpu_session(path, threads)
     first_layer = SharedSincConv(model, hop_samples)
-    recurrence = Bf16Recurrence(model) if bf16 else None
+    recurrence = recurrence_in_bf16(model) if bf16 else None
 
     def forward(waveforms: torch.Tensor) -> torch.Tensor:
         filtered = first_layer(waveforms.detach().cpu().numpy().astype(np.float32, copy=False))
