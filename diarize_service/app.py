@@ -63,6 +63,7 @@ def build_workers(settings: Settings) -> StageWorkers:
             segmentation_runtime=settings.segmentation_runtime,
             embedding_runtime=settings.embedding_runtime,
             segmentation_precision=settings.segmentation_precision,
+            turn_reassignment=settings.turn_reassignment,
             cache_dir=str(settings.model_cache_dir),
         ),
     )

@@ -8,7 +8,9 @@ clustering, reconstruction) with local parts swapped in:
   ONNX Runtime on CPU, :mod:`.onnx_segmentation`);
 * CAM++ embeddings (:mod:`.embedding`) instead of the gated WeSpeaker model;
 * agglomerative clustering followed by a merge of split voices
-  (:mod:`.clustering`).
+  (:mod:`.clustering`);
+* then each single-speaker stretch is embedded on its own and moved to the
+  speaker it clearly sounds like (:mod:`.reassignment`).
 
 pyannote 4's constructor insists on loading a PLDA (only VBx clustering uses
 it), so :class:`LocalSpeakerDiarization` builds the same attributes itself
@@ -48,6 +50,7 @@ from .embedding import (  # noqa: E402
     FileTrunkEmbedder,
 )
 from .onnx_segmentation import cpu_has_bf16, run_on_onnx  # noqa: E402
+from .reassignment import apply_moves, find_moves  # noqa: E402
 from .types import DiarizationOutput, SpeakerTurn  # noqa: E402
 
 log = structlog.get_logger(__name__)
@@ -186,8 +189,11 @@ class Diarizer:
         threads: int = 0,
         embedding_runtime: str = "torch",
         segmentation_precision: str = "fp32",
+        turn_reassignment: bool = True,
     ) -> None:
         self.spec = spec
+        # only the bundled pipeline has CAM++ features to re-embed stretches with
+        self.turn_reassignment = turn_reassignment and spec.bundled
         self.device = _torch_device(device)
         if spec.bundled:
             segmentation = Model.from_pretrained(str(spec.segmentation_path))
@@ -245,6 +251,8 @@ class Diarizer:
         max_speakers: int | None = None,
     ) -> DiarizationOutput:
         timer = StepTimer()
+        if self.turn_reassignment:  # a failed job's features must not stand in for this file's
+            self.pipeline.file_embedder.last_features = None
         waveform = torch.from_numpy(np.ascontiguousarray(audio, dtype=np.float32))[None]
         output = self.pipeline(
             {"waveform": waveform, "sample_rate": sample_rate, "uri": "call"},
@@ -258,7 +266,25 @@ class Diarizer:
         else:
             full, exclusive = output.speaker_diarization, output.exclusive_speaker_diarization
         timer("finalize", None)  # annotation building after the last hook
-        return DiarizationOutput(turns=_turns(full), exclusive_turns=_turns(exclusive), timings=timer.timings)
+        turns, exclusive_turns = _turns(full), _turns(exclusive)
+        if self.turn_reassignment:
+            moves = find_moves(exclusive_turns, self._stretch_embedder(waveform))
+            turns, exclusive_turns = apply_moves(turns, moves), apply_moves(exclusive_turns, moves)
+            timer("reassignment", None)
+        return DiarizationOutput(turns=turns, exclusive_turns=exclusive_turns, timings=timer.timings)
+
+    def _stretch_embedder(self, waveform: torch.Tensor) -> Callable[[list[tuple[float, float]]], np.ndarray]:
+        """spans -> embeddings from this file's CAM++ features (the file mode's own pass if it ran)."""
+        embedder = self.pipeline.file_embedder
+        hidden, embedder.last_features = embedder.last_features, None  # not kept beyond the job
+
+        def embed(spans: list[tuple[float, float]]) -> np.ndarray:
+            nonlocal hidden
+            if hidden is None:  # EMBEDDING_MODE=naive: one trunk pass, only when there is a choice
+                hidden = embedder.file_features(waveform)
+            return embedder.span_embeddings(hidden, spans)
+
+        return embed
 
 
 def _turns(annotation: Annotation) -> list[SpeakerTurn]:

@@ -116,6 +116,9 @@ class FileTrunkEmbedder:
     def __init__(self, embedding: CamPlusPlusEmbedding) -> None:
         self.embedding = embedding
         self._session = None  # ONNX Runtime session for full-length blocks, see use_onnx
+        # trunk output of the last file, kept for turn reassignment (.reassignment), which
+        # embeds single-speaker stretches from the same features; the Diarizer clears it.
+        self.last_features: torch.Tensor | None = None
         layers = list(embedding.model.xvector.children())
         names = [name for name, _ in embedding.model.xvector.named_children()]
         assert names[-2:] == ["stats", "dense"], names
@@ -131,8 +134,7 @@ class FileTrunkEmbedder:
         masks: np.ndarray,
     ) -> np.ndarray:
         emb = self.embedding
-        feats = emb.features(waveform[0].float().cpu())
-        hidden = self._trunk_over_file(feats)  # (C, T/2)
+        hidden = self.last_features = self.file_features(waveform)
         per_second = 1000.0 / FRAME_SHIFT_MS
         width = round(chunk_duration * per_second) - 2
         num_chunks, _, num_speakers = masks.shape
@@ -155,6 +157,22 @@ class FileTrunkEmbedder:
             for (c, k), vector in zip(where, vectors, strict=True):
                 out[c, k] = vector
         return out
+
+    @torch.inference_mode()
+    def file_features(self, waveform: torch.Tensor) -> torch.Tensor:
+        """(1, T) waveform -> (C, frames / 2) trunk output over the whole file."""
+        return self._trunk_over_file(self.embedding.features(waveform[0].float().cpu()))
+
+    @torch.inference_mode()
+    def span_embeddings(self, hidden: torch.Tensor, spans: list[tuple[float, float]]) -> np.ndarray:
+        """One embedding per (start, end) span in seconds, pooled from *hidden* (:meth:`file_features`)."""
+        per_trunk_frame = 2 * FRAME_SHIFT_MS / 1000.0
+        stats = []
+        for start, end in spans:
+            lo = min(int(start / per_trunk_frame), hidden.shape[-1] - 1)
+            hi = min(max(round(end / per_trunk_frame), lo + 1), hidden.shape[-1])
+            stats.append(self._stats(hidden[:, lo:hi], torch.ones(hi - lo)))
+        return self.dense(torch.stack(stats)).cpu().numpy()
 
     @property
     def full_block(self) -> int:

@@ -60,6 +60,7 @@ class DiarizationConfig:
     segmentation_runtime: str = "torch"
     embedding_runtime: str = "torch"
     segmentation_precision: str = "fp32"
+    turn_reassignment: bool = True
     cache_dir: str | None = None  # where the ONNX exports (segmentation, CAM++ trunk) are kept
 
 
@@ -98,6 +99,7 @@ def load_diarizer(config: DiarizationConfig):
         segmentation_runtime=config.segmentation_runtime,
         embedding_runtime=config.embedding_runtime,
         segmentation_precision=config.segmentation_precision,
+        turn_reassignment=config.turn_reassignment,
         cache_dir=Path(config.cache_dir) if config.cache_dir else None,
         threads=config.threads,
     )

@@ -58,10 +58,18 @@ def digit_call(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def three_party_call(tmp_path_factory) -> Path:
-    """Dev call dev_s3_005 (88 s): agent ARCTIC aew, customer VCTK p238, supervisor VCTK p335.
+def seed3_calls(tmp_path_factory) -> Path:
+    """The first six dev calls of seed 3 (calls are generated per (seed, index))."""
+    return make_calls(tmp_path_factory.mktemp("seed3"), seed=3, n_calls=6, p_three=0.3)
 
-    Calls are generated per (seed, index), so the first six of seed 3 include it.
-    """
-    out = make_calls(tmp_path_factory.mktemp("three_party"), seed=3, n_calls=6, p_three=0.3)
-    return out / "dev_s3_005"
+
+@pytest.fixture(scope="session")
+def three_party_call(seed3_calls) -> Path:
+    """Dev call dev_s3_005 (88 s): agent ARCTIC aew, customer VCTK p238, supervisor VCTK p335."""
+    return seed3_calls / "dev_s3_005"
+
+
+@pytest.fixture(scope="session")
+def similar_voices_call(seed3_calls) -> Path:
+    """Dev call dev_s3_004 (152 s, babble): agent ARCTIC aew, customer the LibriVox Austen reader."""
+    return seed3_calls / "dev_s3_004"

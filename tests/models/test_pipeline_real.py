@@ -108,6 +108,17 @@ def test_three_party_call_with_two_similar_voices(pipeline, three_party_call):
     assert diarizer_der < 0.10
 
 
+def test_utterances_go_to_the_voice_they_sound_like(pipeline, similar_voices_call):
+    """Two similar women's voices taking turns: clustering alone gave whole utterances of one
+    to the other (DER 14.8 %, 17.5 s confusion); turn reassignment moves them back (4.7 %)."""
+    reference = next(iter(load_rttm(similar_voices_call.with_suffix(".rttm")).values()))
+    result = pipeline(similar_voices_call.with_suffix(".wav"))
+    diarizer_der = der(reference, result["diarization"])
+    print(f"\nsimilar voices call: DER@0.25 {diarizer_der:.3f}, speakers {result['total_speakers']}")
+    assert result["total_speakers"] == 2
+    assert diarizer_der < 0.08
+
+
 @pytest.mark.parametrize("fmt", ["mp3", "m4a", "flac"])
 def test_compressed_8khz_formats(pipeline, sample_wav, tmp_path, fmt):
     result = pipeline(encode(sample_wav, tmp_path / f"call.{fmt}", sample_rate=8000))
