@@ -223,6 +223,7 @@ class Diarizer:
                 embedding_mode=embedding_mode,
                 merge_threshold=merge_threshold,
             )
+            pipeline.file_embedder.keep_features = self.turn_reassignment
             if embedding_runtime == "onnx" and cpu_cache is not None and embedding_mode == "file":
                 trunk = pipeline.file_embedder
                 _try_onnx("embedding", lambda: trunk.use_onnx(spec.embedding_path, cpu_cache, threads))

@@ -116,8 +116,10 @@ class FileTrunkEmbedder:
     def __init__(self, embedding: CamPlusPlusEmbedding) -> None:
         self.embedding = embedding
         self._session = None  # ONNX Runtime session for full-length blocks, see use_onnx
-        # trunk output of the last file, kept for turn reassignment (.reassignment), which
-        # embeds single-speaker stretches from the same features; the Diarizer clears it.
+        # With keep_features, the trunk output of the last file stays for turn reassignment
+        # (.reassignment), which embeds single-speaker stretches from the same features; the
+        # Diarizer takes and clears it (an hour of audio is ~370 MB of features).
+        self.keep_features = False
         self.last_features: torch.Tensor | None = None
         layers = list(embedding.model.xvector.children())
         names = [name for name, _ in embedding.model.xvector.named_children()]
@@ -134,7 +136,9 @@ class FileTrunkEmbedder:
         masks: np.ndarray,
     ) -> np.ndarray:
         emb = self.embedding
-        hidden = self.last_features = self.file_features(waveform)
+        hidden = self.file_features(waveform)
+        if self.keep_features:
+            self.last_features = hidden
         per_second = 1000.0 / FRAME_SHIFT_MS
         width = round(chunk_duration * per_second) - 2
         num_chunks, _, num_speakers = masks.shape
