@@ -84,11 +84,9 @@ def _one_round(
 ) -> np.ndarray:
     """Move each stretch whose gain clears *margin*, largest gain first, never emptying a speaker."""
     centroids = np.zeros((num_speakers, vectors.shape[1]))
-    np.add.at(centroids, labels, vectors * weights[:, None])
-    norms = np.linalg.norm(centroids, axis=1, keepdims=True)
-    centroids = np.divide(centroids, norms, out=np.zeros_like(centroids), where=norms > 0)
+    np.add.at(centroids, labels, vectors * weights[:, None])  # every speaker keeps a stretch
+    centroids /= np.linalg.norm(centroids, axis=1, keepdims=True)
     distance = 1.0 - vectors @ centroids.T
-    distance[:, norms[:, 0] == 0] = np.inf  # a speaker without stretches attracts nothing
     nearest = np.argmin(distance, axis=1)
     rows = np.arange(len(labels))
     gain = distance[rows, labels] - distance[rows, nearest]
