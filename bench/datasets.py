@@ -24,7 +24,7 @@ MAKE_CALLS = SHARED / "tools" / "make_calls.py"
 @dataclass
 class BenchItem:
     name: str
-    group: str  # "pyannote_sample", "ami", "calls_mono", "calls_stereo"
+    group: str  # "sample", "ami", "calls_mono", "calls_stereo", "calls_stereo_voices"
     audio: Path
     reference: Annotation
     uem: Timeline | None = None
@@ -57,9 +57,19 @@ def ami() -> list[BenchItem]:
 
 
 def make_calls(
-    out: Path, seed: int, n_calls: int, min_dur: float = 60, max_dur: float = 150, p_three: float = 0.2
+    out: Path,
+    seed: int,
+    n_calls: int,
+    min_dur: float = 60,
+    max_dur: float = 150,
+    p_three: float = 0.2,
+    untranscribed: bool = False,
 ) -> Path:
-    """Generate simulated telephone calls once (deterministic for a seed)."""
+    """Generate simulated telephone calls once (deterministic for a seed).
+
+    *untranscribed* also draws the pool's LibriSpeech speakers, who have no
+    transcript: many more voices, long turns, DER only.
+    """
     marker = out / "index.json"
     if not marker.exists():
         out.mkdir(parents=True, exist_ok=True)
@@ -82,6 +92,7 @@ def make_calls(
                 "--p-three",
                 str(p_three),
                 "--stereo",
+                *(["--allow-untranscribed"] if untranscribed else []),
             ],
             check=True,
             capture_output=True,
@@ -89,7 +100,7 @@ def make_calls(
     return out
 
 
-def simulated_calls(directory: Path, stereo: bool = False) -> list[BenchItem]:
+def simulated_calls(directory: Path, stereo: bool = False, group: str | None = None) -> list[BenchItem]:
     items = []
     index = json.loads((directory / "index.json").read_text())
     for call in index["calls"]:
@@ -97,9 +108,11 @@ def simulated_calls(directory: Path, stereo: bool = False) -> list[BenchItem]:
         ref = next(iter(load_rttm(directory / f"{cid}.rttm").values()))
         meta = json.loads((directory / f"{cid}.json").read_text())
         utts = [(s["speaker"], s["start"], s["end"], s["text"]) for s in meta["segments"] if s.get("text")]
+        if not meta.get("has_full_transcript", True):
+            utts = []  # a partial reference would count the untranscribed speech as ASR errors
         audio = directory / (f"{cid}.stereo.wav" if stereo else f"{cid}.wav")
-        group = "calls_stereo" if stereo else "calls_mono"
-        items.append(BenchItem(cid + (".stereo" if stereo else ""), group, audio, ref, None, utts))
+        kind = group or ("calls_stereo" if stereo else "calls_mono")
+        items.append(BenchItem(cid + (".stereo" if stereo else ""), kind, audio, ref, None, utts))
     return items
 
 

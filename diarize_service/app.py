@@ -83,7 +83,9 @@ def create_app(settings: Settings | None = None, processor: Processor | None = N
             log.info("loading models", device=settings.device)
             await workers.start()
             log.info("models loaded", asr=workers.asr.info, diarization=workers.diarization.info)
-            job_processor = CallProcessor(workers, settings.max_audio_seconds)
+            job_processor = CallProcessor(
+                workers, settings.max_audio_seconds, channel_voices=settings.channel_voices
+            )
         store = SQLiteJobStore(settings.db_path)
         audio = AudioStore(settings.audio_dir)
         webhooks = WebhookSender(

@@ -113,6 +113,13 @@ class Settings(BaseSettings):
         "mono calls DER 13.5 % -> 7.0 %, see bench/README.md).",
     )
 
+    channel_voices: bool = Field(
+        True,
+        description="Split stereo calls: also diarize each channel, so that a second voice on one side "
+        "(a supervisor on the agent's line) gets its own speaker (<name>_2) and quiet background talkers "
+        "are dropped (bundled pipeline; costs one diarization per channel, run beside ASR).",
+    )
+
     # --- service ----------------------------------------------------------------
     host: str = Field("0.0.0.0", description="Bind address for `./build.sh run` / main.py.")
     port: int = Field(8000, description="Listen port.")

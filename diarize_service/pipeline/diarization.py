@@ -50,7 +50,7 @@ from .embedding import (  # noqa: E402
     FileTrunkEmbedder,
 )
 from .onnx_segmentation import cpu_has_bf16, run_on_onnx  # noqa: E402
-from .reassignment import apply_moves, find_moves  # noqa: E402
+from .reassignment import apply_moves, find_moves, speaker_centroids  # noqa: E402
 from .types import DiarizationOutput, SpeakerTurn  # noqa: E402
 
 log = structlog.get_logger(__name__)
@@ -223,7 +223,8 @@ class Diarizer:
                 embedding_mode=embedding_mode,
                 merge_threshold=merge_threshold,
             )
-            pipeline.file_embedder.keep_features = self.turn_reassignment
+            # kept for turn reassignment and voice centroids, and dropped at the end of each call
+            pipeline.file_embedder.keep_features = True
             if embedding_runtime == "onnx" and cpu_cache is not None and embedding_mode == "file":
                 trunk = pipeline.file_embedder
                 _try_onnx("embedding", lambda: trunk.use_onnx(spec.embedding_path, cpu_cache, threads))
@@ -250,34 +251,48 @@ class Diarizer:
         num_speakers: int | None = None,
         min_speakers: int | None = None,
         max_speakers: int | None = None,
+        centroids: bool = False,
     ) -> DiarizationOutput:
+        """Diarize *audio*; with *centroids*, also each speaker's CAM++ voice centroid (bundled only)."""
         timer = StepTimer()
-        if self.turn_reassignment:  # a failed job's features must not stand in for this file's
-            self.pipeline.file_embedder.last_features = None
+        embedder = getattr(self.pipeline, "file_embedder", None)
+        if embedder is not None:  # a failed job's features must not stand in for this file's
+            embedder.last_features = None
         waveform = torch.from_numpy(np.ascontiguousarray(audio, dtype=np.float32))[None]
-        output = self.pipeline(
-            {"waveform": waveform, "sample_rate": sample_rate, "uri": "call"},
-            num_speakers=num_speakers,
-            min_speakers=min_speakers,
-            max_speakers=max_speakers,
-            hook=timer,
+        try:
+            output = self.pipeline(
+                {"waveform": waveform, "sample_rate": sample_rate, "uri": "call"},
+                num_speakers=num_speakers,
+                min_speakers=min_speakers,
+                max_speakers=max_speakers,
+                hook=timer,
+            )
+            if isinstance(output, Annotation):  # legacy pipelines (pyannote 3.x configs)
+                full = exclusive = output
+            else:
+                full, exclusive = output.speaker_diarization, output.exclusive_speaker_diarization
+            timer("finalize", None)  # annotation building after the last hook
+            turns, exclusive_turns = _turns(full), _turns(exclusive)
+            voices: dict[str, np.ndarray] = {}
+            if embedder is not None and (self.turn_reassignment or centroids):
+                embed = self._stretch_embedder(waveform)
+                if self.turn_reassignment:
+                    moves = find_moves(exclusive_turns, embed)
+                    turns, exclusive_turns = apply_moves(turns, moves), apply_moves(exclusive_turns, moves)
+                    timer("reassignment", None)
+                if centroids:
+                    voices = speaker_centroids(exclusive_turns, embed)
+        finally:
+            if embedder is not None:  # an hour of audio is ~370 MB of features: not kept past the job
+                embedder.last_features = None
+        return DiarizationOutput(
+            turns=turns, exclusive_turns=exclusive_turns, timings=timer.timings, centroids=voices
         )
-        if isinstance(output, Annotation):  # legacy pipelines (pyannote 3.x configs)
-            full = exclusive = output
-        else:
-            full, exclusive = output.speaker_diarization, output.exclusive_speaker_diarization
-        timer("finalize", None)  # annotation building after the last hook
-        turns, exclusive_turns = _turns(full), _turns(exclusive)
-        if self.turn_reassignment:
-            moves = find_moves(exclusive_turns, self._stretch_embedder(waveform))
-            turns, exclusive_turns = apply_moves(turns, moves), apply_moves(exclusive_turns, moves)
-            timer("reassignment", None)
-        return DiarizationOutput(turns=turns, exclusive_turns=exclusive_turns, timings=timer.timings)
 
     def _stretch_embedder(self, waveform: torch.Tensor) -> Callable[[list[tuple[float, float]]], np.ndarray]:
         """spans -> embeddings from this file's CAM++ features (the file mode's own pass if it ran)."""
         embedder = self.pipeline.file_embedder
-        hidden, embedder.last_features = embedder.last_features, None  # not kept beyond the job
+        hidden = embedder.last_features
 
         def embed(spans: list[tuple[float, float]]) -> np.ndarray:
             nonlocal hidden

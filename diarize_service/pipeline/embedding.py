@@ -116,9 +116,9 @@ class FileTrunkEmbedder:
     def __init__(self, embedding: CamPlusPlusEmbedding) -> None:
         self.embedding = embedding
         self._session = None  # ONNX Runtime session for full-length blocks, see use_onnx
-        # With keep_features, the trunk output of the last file stays for turn reassignment
-        # (.reassignment), which embeds single-speaker stretches from the same features; the
-        # Diarizer takes and clears it (an hour of audio is ~370 MB of features).
+        # With keep_features, the trunk output of the last file stays for turn reassignment and
+        # voice centroids (.reassignment), which embed single-speaker stretches from the same
+        # features; the Diarizer clears it after each call (an hour of audio is ~370 MB).
         self.keep_features = False
         self.last_features: torch.Tensor | None = None
         layers = list(embedding.model.xvector.children())

@@ -18,6 +18,7 @@ import numpy as np
 
 from ..jobs.models import JobOptions
 from .audio import SAMPLE_RATE, EmptyAudioError, decode_channels
+from .channel_voices import PARTY, SECOND, voice_at
 from .channels import should_split
 from .redaction import redact_turns
 from .result import build_result
@@ -40,10 +41,17 @@ class Processor(Protocol):
 class CallProcessor:
     """The real pipeline over the stage worker processes."""
 
-    def __init__(self, workers: StageWorkers, max_audio_seconds: float, max_pause: float = 1.5) -> None:
+    def __init__(
+        self,
+        workers: StageWorkers,
+        max_audio_seconds: float,
+        max_pause: float = 1.5,
+        channel_voices: bool = True,
+    ) -> None:
         self.workers = workers
         self.max_audio_seconds = max_audio_seconds
         self.max_pause = max_pause
+        self.channel_voices = channel_voices
 
     async def process(
         self, audio_path: Path, decoded_path: Path, options: JobOptions, report: ProgressCallback
@@ -120,20 +128,49 @@ class CallProcessor:
         return turns, names, diarization.turns, (asr.language, asr.language_probability)
 
     async def _split_channels(self, decoded_path: Path, options: JobOptions, timings):
-        """One party per channel: the channel is the speaker; words are interleaved by time."""
-        t = time.perf_counter()
-        per_channel = await self.workers.transcribe_channels(decoded_path, **_asr_options(options))
-        timings["asr"] = time.perf_counter() - t
-        words, timeline = [], []
-        for name, (asr, regions) in zip(options.channel_names, per_channel, strict=True):
+        """One party per channel, plus a second voice where one shares a channel; words interleaved by time.
+
+        ASR runs per channel in its worker while the diarization worker finds
+        the voices in each channel (:mod:`.channel_voices`).
+        """
+
+        async def timed(name: str, coro):
+            t0 = time.perf_counter()
+            out = await coro
+            timings[name] = time.perf_counter() - t0
+            return out
+
+        # A hint of at most two speakers means one per channel.
+        limit = options.num_speakers or options.max_speakers
+        allow_second = limit is None or limit > 2
+        transcribed = timed("asr", self.workers.transcribe_channels(decoded_path, **_asr_options(options)))
+        if self.channel_voices:
+            per_channel, voices = await asyncio.gather(
+                transcribed,
+                timed("channel_voices", self.workers.channel_voices(decoded_path, allow_second)),
+            )
+        else:
+            per_channel = await transcribed
+            voices = [[SpeakerTurn(r.start, r.end, PARTY) for r in regions] for _, regions in per_channel]
+
+        words, timeline, names = [], [], {}
+        for name, (asr, regions), spans in zip(options.channel_names, per_channel, voices, strict=True):
+            speaker_of = {PARTY: name, SECOND: f"{name}_2"}
+            names[name] = name
             for seg in asr.segments:
                 for word in seg.words:
-                    word.speaker = name
-                    words.append(word)
-            timeline += [SpeakerTurn(r.start, r.end, name) for r in regions]
+                    voice = voice_at(spans, word.start, word.end)
+                    if voice is not None:  # words of background talk are dropped with it
+                        word.speaker = speaker_of[voice]
+                        words.append(word)
+            for span in spans:  # regions (music already dropped by the ASR worker) cut by voice
+                for region in regions:
+                    start, end = max(span.start, region.start), min(span.end, region.end)
+                    if end > start:
+                        timeline.append(SpeakerTurn(start, end, speaker_of[span.speaker]))
+                        names[speaker_of[span.speaker]] = speaker_of[span.speaker]
         words.sort(key=lambda w: (w.start, w.end))
         turns = build_turns(words, self.max_pause)
-        names = {name: name for name in options.channel_names}
         best = max((asr for asr, _ in per_channel), key=lambda a: sum(len(s.words) for s in a.segments))
         return (
             turns,

@@ -79,6 +79,23 @@ def find_moves(
     ]
 
 
+def speaker_centroids(
+    exclusive_turns: Sequence[SpeakerTurn],
+    embed: Callable[[list[tuple[float, float]]], np.ndarray],
+    min_seconds: float = MIN_TURN_SECONDS,
+) -> dict[str, np.ndarray]:
+    """speaker -> unit, duration-weighted centroid of its stretches of at least *min_seconds*."""
+    stretches = [t for t in exclusive_turns if t.end - t.start >= min_seconds]
+    if not stretches:
+        return {}
+    vectors = embed([(t.start, t.end) for t in stretches])
+    vectors = vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+    sums: dict[str, np.ndarray] = {}
+    for turn, vector in zip(stretches, vectors, strict=True):
+        sums[turn.speaker] = sums.get(turn.speaker, 0) + (turn.end - turn.start) * vector
+    return {speaker: total / np.linalg.norm(total) for speaker, total in sums.items()}
+
+
 def _one_round(
     vectors: np.ndarray, weights: np.ndarray, labels: np.ndarray, num_speakers: int, margin: float
 ) -> np.ndarray:

@@ -7,6 +7,7 @@ assembles results, never imports torch, pyannote or CTranslate2.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 
 @dataclass
@@ -45,3 +46,5 @@ class DiarizationOutput:
     turns: list[SpeakerTurn]  # may overlap (two people talking at once)
     exclusive_turns: list[SpeakerTurn]  # at most one speaker at a time: for word assignment
     timings: dict[str, float] = field(default_factory=dict)  # seconds per pyannote step
+    # speaker -> unit CAM++ centroid (numpy), when asked for (split mode's voices per channel)
+    centroids: dict[str, Any] = field(default_factory=dict)

@@ -142,6 +142,14 @@ def _transcribe_channels(audio_path: str, options: dict[str, Any]):
     return out
 
 
+def _channel_voices(audio_path: str, allow_second: bool):
+    """Split-channel calls: per channel, its speech regions cut by voice (runs while ASR does)."""
+    from .channel_voices import channel_voices
+
+    channels = np.load(audio_path)
+    return [channel_voices(channels, index, _diarizer, allow_second) for index in range(2)]
+
+
 def _diarize(audio_path: str, options: dict[str, Any]):
     return _diarizer(np.load(audio_path), **options)
 
@@ -235,6 +243,9 @@ class StageWorkers:
 
     async def transcribe_channels(self, audio_path: Path, **options):
         return await self.asr.call(_transcribe_channels, str(audio_path), options)
+
+    async def channel_voices(self, audio_path: Path, allow_second: bool):
+        return await self.diarization.call(_channel_voices, str(audio_path), allow_second)
 
     async def diarize(self, audio_path: Path, **options):
         return await self.diarization.call(_diarize, str(audio_path), options)

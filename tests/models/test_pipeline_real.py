@@ -292,6 +292,29 @@ def test_read_out_digits_do_not_come_back_as_a_loop(pipeline, digit_call):
     assert score["wer"] < 0.7
 
 
+def test_supervisor_on_the_agents_line_gets_a_voice_of_its_own(pipeline, three_party_call):
+    """dev_s3_005 in stereo: the supervisor (VCTK p335) talks on the agent's channel.  With the
+    channel as the only speaker, every supervisor word was the agent's."""
+    reference = next(iter(load_rttm(three_party_call.with_suffix(".rttm")).values()))
+    result = pipeline(three_party_call.with_suffix(".stereo.wav"))
+    assert result["channel_mode"] == "split"
+    assert set(result["speakers"]) == {"Agent", "Agent_2", "Customer"}
+    as_one = [{**t, "speaker": "Agent"} if t["speaker"] == "Agent_2" else t for t in result["diarization"]]
+    with_voice, channel_only = der(reference, result["diarization"]), der(reference, as_one)
+    print(
+        f"\nsupervisor on the agent's line: DER@0.25 {with_voice:.3f} (channel as speaker {channel_only:.3f})"
+    )
+    assert with_voice < channel_only - 0.03
+    assert result["speakers"]["Agent_2"]["word_count"] >= 5
+
+
+def test_one_person_per_channel_in_babble_stays_two_speakers(pipeline, similar_voices_call):
+    """dev_s3_004 in stereo: babble noise on both lines must not become a second voice."""
+    result = pipeline(similar_voices_call.with_suffix(".stereo.wav"))
+    assert result["channel_mode"] == "split"
+    assert set(result["speakers"]) == {"Agent", "Customer"}
+
+
 def test_split_mode_on_mono_audio_is_a_clear_error(pipeline, sample_wav):
     from diarize_service.pipeline.audio import EmptyAudioError
 

@@ -1,0 +1,199 @@
+"""Voices inside one channel of a split stereo call: the party, a second voice, background talk.
+
+Split mode makes the channel the speaker, which is right for most of a call,
+but a contact-centre recording often has a second person on one side: a
+supervisor who barges in on the agent's line, or someone beside the customer.
+Labelled as the channel's party, everything they say is attributed to the wrong
+person.  On simulated calls with long supervisor turns (LibriSpeech voices,
+``make_calls.py --allow-untranscribed``) that was 11 points of split DER.
+
+So the diarizer also runs on each channel (in its own worker, while ASR runs)
+and each voice it finds is judged against the channel's main voice (the one
+with the most speech inside the channel's speech regions):
+
+* a **second voice** needs ``SECOND_VOICE_SECONDS`` of its own speech, a CAM++
+  centroid at least ``SECOND_VOICE_DISTANCE`` (cosine) from the main voice, and
+  a level within ``SECOND_VOICE_LEVEL_DB`` of it: a supervisor is patched into
+  the line at telephone level, like the agent;
+* a distinct voice ``BACKGROUND_VOICE_DB`` or more *below* the main voice is
+  people talking near the party (babble), and its stretches are no speech;
+* anything else is the party (segmentation-3.0 often splits one person into
+  two clusters, and such halves are close and equally loud).
+
+On the 42 stereo dev calls (bench/README.md, "Voices inside a channel"), the
+voices of the 14 real second persons were 0.28-0.53 apart from the party and
+within 4.4 dB of it; of the 12 voices the diarizer proposed on one-person channels, each
+failed a test: under 2 s, at most 0.13 apart, or 11 dB and more down (the
+background talk that the region-level rule in :mod:`.channels` had kept).
+
+Pure numpy on :class:`SpeakerTurn` lists, unit-testable without models.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from itertools import pairwise
+
+import numpy as np
+
+from .channels import FRAME, Region, channel_speech, frame_levels
+from .types import DiarizationOutput, SpeakerTurn
+
+SECOND_VOICE_SECONDS = 2.0
+SECOND_VOICE_DISTANCE = 0.25
+SECOND_VOICE_LEVEL_DB = 6.0
+BACKGROUND_VOICE_DB = 10.0
+
+PARTY, SECOND, BACKGROUND = "party", "second", "background"
+
+
+@dataclass(frozen=True)
+class VoiceProfile:
+    seconds: float  # exclusive speech inside the channel's speech regions
+    loud_db: float  # 90th percentile of its frame levels there
+    centroid: np.ndarray | None  # unit CAM++ centroid; None without a stretch long enough to embed
+
+
+def profile_voices(
+    regions: Sequence[Region],
+    exclusive_turns: Sequence[SpeakerTurn],
+    centroids: dict[str, np.ndarray],
+    levels: np.ndarray,
+) -> dict[str, VoiceProfile]:
+    """Per diarized voice: how much it speaks inside *regions*, how loud, and its centroid."""
+    step = FRAME / 16_000
+    pieces: dict[str, list[tuple[float, float]]] = {}
+    for turn in exclusive_turns:
+        for region in regions:
+            start, end = max(turn.start, region.start), min(turn.end, region.end)
+            if end > start:
+                pieces.setdefault(turn.speaker, []).append((start, end))
+    profiles = {}
+    for voice, spans in pieces.items():
+        frames = [levels[int(s / step) : max(int(s / step) + 1, int(e / step))] for s, e in spans]
+        loud = float(np.percentile(np.concatenate(frames), 90))
+        profiles[voice] = VoiceProfile(sum(e - s for s, e in spans), loud, centroids.get(voice))
+    return profiles
+
+
+def classify_voices(profiles: dict[str, VoiceProfile], allow_second: bool = True) -> dict[str, str]:
+    """voice -> PARTY, SECOND or BACKGROUND (see the module docstring).
+
+    At most one second voice: further candidates join whichever of the party
+    and the second voice their centroid is nearer to.
+    """
+    if not profiles:
+        return {}
+    main = max(profiles, key=lambda v: profiles[v].seconds)
+    roles = {main: PARTY}
+    candidates = []
+    for voice, profile in profiles.items():
+        if voice == main:
+            continue
+        distance = _distance(profile, profiles[main])
+        level = profile.loud_db - profiles[main].loud_db
+        if distance >= SECOND_VOICE_DISTANCE and level <= -BACKGROUND_VOICE_DB:
+            roles[voice] = BACKGROUND
+        elif (
+            allow_second
+            and profile.seconds >= SECOND_VOICE_SECONDS
+            and distance >= SECOND_VOICE_DISTANCE
+            and level >= -SECOND_VOICE_LEVEL_DB
+        ):
+            candidates.append(voice)
+        else:
+            roles[voice] = PARTY
+    candidates.sort(key=lambda v: -profiles[v].seconds)
+    for voice in candidates:
+        second = next((v for v, r in roles.items() if r == SECOND), None)
+        if second is None:
+            roles[voice] = SECOND
+        else:
+            nearer_party = _distance(profiles[voice], profiles[main]) < _distance(
+                profiles[voice], profiles[second]
+            )
+            roles[voice] = PARTY if nearer_party else SECOND
+    return roles
+
+
+def _distance(a: VoiceProfile, b: VoiceProfile) -> float:
+    if a.centroid is None or b.centroid is None:
+        return 0.0  # no evidence of a different voice
+    return float(1.0 - a.centroid @ b.centroid)
+
+
+def label_regions(
+    regions: Sequence[Region], exclusive_turns: Sequence[SpeakerTurn], roles: dict[str, str]
+) -> list[SpeakerTurn]:
+    """The channel's speech regions cut by voice: turns labelled PARTY or SECOND, background left out.
+
+    Parts of a region no diarized turn covers go to the nearest covered part's
+    voice (segmentation misses the quiet ends of words the VAD kept), or to the
+    party when the region has no turn at all.
+    """
+    labelled: list[SpeakerTurn] = []
+    for region in regions:
+        pieces = sorted(
+            (max(t.start, region.start), min(t.end, region.end), roles.get(t.speaker, PARTY))
+            for t in exclusive_turns
+            if min(t.end, region.end) > max(t.start, region.start)
+        )
+        if not pieces:
+            labelled.append(SpeakerTurn(region.start, region.end, PARTY))
+            continue
+        # stretch the covered pieces over the uncovered gaps: each gap split at its middle
+        bounds = [region.start]
+        for (_, end, _), (start, _, _) in pairwise(pieces):
+            bounds.append((end + start) / 2 if start > end else start)
+        bounds.append(region.end)
+        for (_, _, role), start, end in zip(pieces, bounds[:-1], bounds[1:], strict=True):
+            if role != BACKGROUND and end > start:
+                labelled.append(SpeakerTurn(start, end, role))
+    return _join(labelled)
+
+
+def _join(turns: list[SpeakerTurn], gap: float = 1e-6) -> list[SpeakerTurn]:
+    joined: list[SpeakerTurn] = []
+    for turn in sorted(turns, key=lambda t: t.start):
+        last = joined[-1] if joined else None
+        if last is not None and last.speaker == turn.speaker and turn.start <= last.end + gap:
+            joined[-1] = SpeakerTurn(last.start, max(last.end, turn.end), last.speaker)
+        else:
+            joined.append(turn)
+    return joined
+
+
+def channel_voices(
+    channels: np.ndarray,
+    index: int,
+    diarize: Callable[..., DiarizationOutput],
+    allow_second: bool = True,
+) -> list[SpeakerTurn]:
+    """Channel *index*'s speech regions (:func:`.channels.channel_speech`) cut by voice.
+
+    *diarize* is the service's :class:`.diarization.Diarizer` (it must return
+    voice centroids; without them every voice counts as the party).
+    """
+    audio = np.ascontiguousarray(channels[index])
+    regions = channel_speech(channels, index)
+    if not regions:
+        return []
+    diarization = diarize(audio, centroids=True)
+    profiles = profile_voices(
+        regions, diarization.exclusive_turns, diarization.centroids, frame_levels(audio)
+    )
+    return label_regions(regions, diarization.exclusive_turns, classify_voices(profiles, allow_second))
+
+
+def voice_at(spans: Sequence[SpeakerTurn], start: float, end: float, tolerance: float = 0.2) -> str | None:
+    """The voice of the span holding the middle of [start, end], else the nearest within *tolerance*."""
+    mid = (start + end) / 2
+    nearest, best = None, tolerance
+    for span in spans:
+        if span.start <= mid <= span.end:
+            return span.speaker
+        gap = span.start - mid if mid < span.start else mid - span.end
+        if gap <= best:
+            nearest, best = span.speaker, gap
+    return nearest
