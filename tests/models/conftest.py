@@ -59,8 +59,8 @@ def digit_call(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def seed3_calls(tmp_path_factory) -> Path:
-    """The first six dev calls of seed 3 (calls are generated per (seed, index))."""
-    return make_calls(tmp_path_factory.mktemp("seed3"), seed=3, n_calls=6, p_three=0.3)
+    """The first seven dev calls of seed 3 (calls are generated per (seed, index))."""
+    return make_calls(tmp_path_factory.mktemp("seed3"), seed=3, n_calls=7, p_three=0.3)
 
 
 @pytest.fixture(scope="session")
@@ -73,3 +73,9 @@ def three_party_call(seed3_calls) -> Path:
 def similar_voices_call(seed3_calls) -> Path:
     """Dev call dev_s3_004 (152 s, babble): agent ARCTIC aew, customer the LibriVox Austen reader."""
     return seed3_calls / "dev_s3_004"
+
+
+@pytest.fixture(scope="session")
+def babble_call(seed3_calls) -> Path:
+    """Dev call dev_s3_006 (babble at 21 dB SNR): agent VCTK p335, customer VCTK p238."""
+    return seed3_calls / "dev_s3_006"

@@ -7,7 +7,7 @@ import re
 
 import numpy as np
 import pytest
-from pyannote.core import Annotation, Segment
+from pyannote.core import Annotation, Segment, Timeline
 from pyannote.database.util import load_rttm
 from pyannote.metrics.diarization import DiarizationErrorRate
 
@@ -313,6 +313,25 @@ def test_one_person_per_channel_in_babble_stays_two_speakers(pipeline, similar_v
     result = pipeline(similar_voices_call.with_suffix(".stereo.wav"))
     assert result["channel_mode"] == "split"
     assert set(result["speakers"]) == {"Agent", "Customer"}
+
+
+def test_background_talkers_on_a_line_are_not_the_party(pipeline, babble_call):
+    """dev_s3_006 in stereo: other people talking behind the customer, loud enough to pass the
+    region-level background rule, came back as 2 s of customer talk; as a voice of their own,
+    far quieter than the customer, they are dropped."""
+    meta = json.loads(babble_call.with_suffix(".json").read_text())
+    spoken = [
+        Segment(start - 0.25, end + 0.25)
+        for s in meta["segments"]
+        if s["role"] == "customer"
+        for start, end in s["speech"]
+    ]
+    result = pipeline(babble_call.with_suffix(".stereo.wav"))
+    talk = [Segment(t["start"], t["end"]) for t in result["diarization"] if t["speaker"] == "Customer"]
+    invented = Timeline(talk).support().extrude(Timeline(spoken).support()).duration()
+    print(f"\ncustomer talk outside the customer's speech: {invented:.2f} s")
+    assert set(result["speakers"]) == {"Agent", "Customer"}
+    assert invented < 0.5
 
 
 def test_split_mode_on_mono_audio_is_a_clear_error(pipeline, sample_wav):
