@@ -172,13 +172,14 @@ def channel_voices(
 ) -> list[SpeakerTurn]:
     """Channel *index*'s speech regions (:func:`.channels.channel_speech`) cut by voice.
 
-    *diarize* is the service's :class:`.diarization.Diarizer` (it must return
-    voice centroids; without them every voice counts as the party).
+    *diarize* is the service's :class:`.diarization.Diarizer`.  Without voice
+    centroids (a pyannote pipeline from the hub) nothing can be told apart, so
+    the channel is not diarized and all of it is the party.
     """
     audio = np.ascontiguousarray(channels[index])
     regions = channel_speech(channels, index)
-    if not regions:
-        return []
+    if not regions or not getattr(diarize, "gives_centroids", True):
+        return [SpeakerTurn(r.start, r.end, PARTY) for r in regions]
     diarization = diarize(audio, centroids=True)
     profiles = profile_voices(
         regions, diarization.exclusive_turns, diarization.centroids, frame_levels(audio)

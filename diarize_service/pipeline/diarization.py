@@ -241,6 +241,11 @@ class Diarizer:
         self.pipeline = pipeline.to(self.device)
 
     @property
+    def gives_centroids(self) -> bool:
+        """Only the bundled pipeline keeps the CAM++ features that voice centroids come from."""
+        return self.spec.bundled
+
+    @property
     def name(self) -> str:
         return "pyannote-segmentation-3.0+campplus" if self.spec.bundled else self.spec.name
 

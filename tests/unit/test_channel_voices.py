@@ -114,3 +114,26 @@ def test_words_take_the_voice_of_their_span():
     assert voice_at(spans, 1.2, 1.6) == SECOND
     assert voice_at(spans, 2.0, 2.3) == SECOND  # middle 0.15 s past the span: word-time drift
     assert voice_at(spans, 3.0, 3.5) is None  # background talk that was dropped
+
+
+def test_without_voice_centroids_the_channel_is_not_diarized():
+    """A hub pipeline keeps no CAM++ features: the channel is all the party, at no extra cost."""
+    from diarize_service.pipeline.audio import decode
+    from diarize_service.pipeline.channel_voices import channel_voices
+    from tests.conftest import DATA
+
+    rng = np.random.default_rng(0)
+    party = decode(DATA / "utterances/vctk/p301_102.wav", sample_rate=16_000)
+    silence = np.zeros(16_000)
+    customer = np.concatenate([silence, 0.3 * party / np.abs(party).max(), silence])
+    customer = customer + 1e-4 * rng.standard_normal(len(customer))
+    agent = 1e-4 * rng.standard_normal(len(customer))
+
+    class HubPipeline:
+        gives_centroids = False
+
+        def __call__(self, *args, **kwargs):
+            raise AssertionError("diarized although no voice can be told apart")
+
+    spans = channel_voices(np.stack([agent, customer]).astype(np.float32), 1, HubPipeline())
+    assert spans and {s.speaker for s in spans} == {PARTY}
