@@ -306,6 +306,8 @@ def test_supervisor_on_the_agents_line_gets_a_voice_of_its_own(pipeline, three_p
     )
     assert with_voice < channel_only - 0.03
     assert result["speakers"]["Agent_2"]["word_count"] >= 5
+    hinted = pipeline(three_party_call.with_suffix(".stereo.wav"), max_speakers=2)
+    assert set(hinted["speakers"]) == {"Agent", "Customer"}  # the hint: one speaker per channel
 
 
 def test_one_person_per_channel_in_babble_stays_two_speakers(pipeline, similar_voices_call):
