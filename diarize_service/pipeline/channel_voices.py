@@ -187,6 +187,22 @@ def channel_voices(
     return label_regions(regions, diarization.exclusive_turns, classify_voices(profiles, allow_second))
 
 
+def restrict(spans: Sequence[SpeakerTurn], regions: Sequence[Region]) -> list[SpeakerTurn]:
+    """The parts of *spans* inside *regions* (both sorted by time, each without overlaps)."""
+    kept: list[SpeakerTurn] = []
+    i = j = 0
+    while i < len(spans) and j < len(regions):
+        span, region = spans[i], regions[j]
+        start, end = max(span.start, region.start), min(span.end, region.end)
+        if end > start:
+            kept.append(SpeakerTurn(start, end, span.speaker))
+        if span.end < region.end:
+            i += 1
+        else:
+            j += 1
+    return kept
+
+
 def voice_at(spans: Sequence[SpeakerTurn], start: float, end: float, tolerance: float = 0.2) -> str | None:
     """The voice of the span holding the middle of [start, end], else the nearest within *tolerance*."""
     mid = (start + end) / 2

@@ -18,7 +18,7 @@ import numpy as np
 
 from ..jobs.models import JobOptions
 from .audio import SAMPLE_RATE, EmptyAudioError, decode_channels
-from .channel_voices import PARTY, SECOND, voice_at
+from .channel_voices import PARTY, SECOND, restrict, voice_at
 from .channels import should_split
 from .redaction import redact_turns
 from .result import build_result
@@ -72,7 +72,9 @@ class CallProcessor:
         report(PROGRESS["decoded"], "decoded")
 
         if split:
-            turns, names, timeline, language = await self._split_channels(decoded_path, options, timings)
+            turns, names, timeline, language = await self._split_channels(
+                decoded_path, options, report, timings
+            )
         else:
             turns, names, timeline, language = await self._mixed(decoded_path, options, report, timings)
         if options.redact_pii:
@@ -97,27 +99,15 @@ class CallProcessor:
 
     async def _mixed(self, decoded_path: Path, options: JobOptions, report: ProgressCallback, timings):
         """Down-mixed audio: ASR and diarization run concurrently, then words get speakers."""
-        done = {"n": 0}
-
-        async def timed(name: str, coro):
-            t0 = time.perf_counter()
-            out = await coro
-            timings[name] = time.perf_counter() - t0
-            done["n"] += 1
-            # Stages run in parallel: progress follows how many finished, weighted.
-            report(PROGRESS["transcribed"] if done["n"] == 1 else PROGRESS["diarized"], f"{name} done")
-            return out
-
-        asr, diarization = await asyncio.gather(
-            timed("asr", self.workers.transcribe(decoded_path, **_asr_options(options))),
-            timed(
-                "diarization",
-                self.workers.diarize(
-                    decoded_path,
-                    num_speakers=options.num_speakers,
-                    min_speakers=options.min_speakers,
-                    max_speakers=options.max_speakers,
-                ),
+        asr, diarization = await _concurrently(
+            report,
+            timings,
+            asr=self.workers.transcribe(decoded_path, **_asr_options(options)),
+            diarization=self.workers.diarize(
+                decoded_path,
+                num_speakers=options.num_speakers,
+                min_speakers=options.min_speakers,
+                max_speakers=options.max_speakers,
             ),
         )
         for step, seconds in diarization.timings.items():
@@ -127,50 +117,39 @@ class CallProcessor:
         timings["assign"] = time.perf_counter() - t
         return turns, names, diarization.turns, (asr.language, asr.language_probability)
 
-    async def _split_channels(self, decoded_path: Path, options: JobOptions, timings):
+    async def _split_channels(
+        self, decoded_path: Path, options: JobOptions, report: ProgressCallback, timings
+    ):
         """One party per channel, plus a second voice where one shares a channel; words interleaved by time.
 
         ASR runs per channel in its worker while the diarization worker finds
         the voices in each channel (:mod:`.channel_voices`).
         """
-
-        async def timed(name: str, coro):
-            t0 = time.perf_counter()
-            out = await coro
-            timings[name] = time.perf_counter() - t0
-            return out
-
-        # A hint of at most two speakers means one per channel.
-        limit = options.num_speakers or options.max_speakers
-        allow_second = limit is None or limit > 2
-        transcribed = timed("asr", self.workers.transcribe_channels(decoded_path, **_asr_options(options)))
+        stages = {"asr": self.workers.transcribe_channels(decoded_path, **_asr_options(options))}
         if self.channel_voices:
-            per_channel, voices = await asyncio.gather(
-                transcribed,
-                timed("channel_voices", self.workers.channel_voices(decoded_path, allow_second)),
-            )
-        else:
-            per_channel = await transcribed
-            voices = [[SpeakerTurn(r.start, r.end, PARTY) for r in regions] for _, regions in per_channel]
+            limit = options.num_speakers or options.max_speakers  # at most two: one per channel
+            stages["channel_voices"] = self.workers.channel_voices(decoded_path, limit is None or limit > 2)
+        per_channel, *found = await _concurrently(report, timings, **stages)
+        voices = (
+            found[0]
+            if found
+            else [[SpeakerTurn(r.start, r.end, PARTY) for r in regions] for _, regions in per_channel]
+        )
 
-        words, timeline, names = [], [], {}
+        words, timeline = [], []
         for name, (asr, regions), spans in zip(options.channel_names, per_channel, voices, strict=True):
             speaker_of = {PARTY: name, SECOND: f"{name}_2"}
-            names[name] = name
             for seg in asr.segments:
                 for word in seg.words:
                     voice = voice_at(spans, word.start, word.end)
                     if voice is not None:  # words of background talk are dropped with it
                         word.speaker = speaker_of[voice]
                         words.append(word)
-            for span in spans:  # regions (music already dropped by the ASR worker) cut by voice
-                for region in regions:
-                    start, end = max(span.start, region.start), min(span.end, region.end)
-                    if end > start:
-                        timeline.append(SpeakerTurn(start, end, speaker_of[span.speaker]))
-                        names[speaker_of[span.speaker]] = speaker_of[span.speaker]
+            # the ASR worker's regions are the final ones (hold music dropped): voices inside them
+            timeline += [SpeakerTurn(t.start, t.end, speaker_of[t.speaker]) for t in restrict(spans, regions)]
         words.sort(key=lambda w: (w.start, w.end))
         turns = build_turns(words, self.max_pause)
+        names = {name: name for name in [*options.channel_names, *(t.speaker for t in timeline)]}
         best = max((asr for asr, _ in per_channel), key=lambda a: sum(len(s.words) for s in a.segments))
         return (
             turns,
@@ -178,6 +157,27 @@ class CallProcessor:
             sorted(timeline, key=lambda t: t.start),
             (best.language, best.language_probability),
         )
+
+
+async def _concurrently(report: ProgressCallback, timings: dict[str, float], **stages) -> list[Any]:
+    """Await the named stage coroutines together, timing each and reporting progress as each ends.
+
+    Stages run in parallel worker processes, so progress follows how many
+    have finished (the first to end is taken as transcription, the rest as
+    diarization, by their measured weights).
+    """
+    done = 0
+
+    async def timed(name: str, coro):
+        nonlocal done
+        t0 = time.perf_counter()
+        out = await coro
+        timings[name] = time.perf_counter() - t0
+        done += 1
+        report(PROGRESS["transcribed"] if done == 1 else PROGRESS["diarized"], f"{name} done")
+        return out
+
+    return list(await asyncio.gather(*(timed(name, coro) for name, coro in stages.items())))
 
 
 def _asr_options(options: JobOptions) -> dict[str, Any]:

@@ -13,6 +13,7 @@ from diarize_service.pipeline.channel_voices import (
     classify_voices,
     label_regions,
     profile_voices,
+    restrict,
     voice_at,
 )
 from diarize_service.pipeline.channels import FRAME, Region
@@ -106,6 +107,17 @@ def test_regions_are_cut_by_voice_and_background_is_left_out():
         SpeakerTurn(1.2, 3.0, SECOND),
         SpeakerTurn(3.0, 4.0, PARTY),  # to the region's end
         SpeakerTurn(7.0, 8.0, PARTY),  # no diarized turn at all: the party
+    ]
+
+
+def test_voices_are_kept_only_inside_the_final_regions():
+    spans = [SpeakerTurn(0.0, 2.0, PARTY), SpeakerTurn(2.0, 3.0, SECOND), SpeakerTurn(5.0, 9.0, PARTY)]
+    regions = [Region(1.0, 2.5), Region(6.0, 7.0), Region(8.5, 12.0)]  # 0-1 and 7-8.5: hold music
+    assert restrict(spans, regions) == [
+        SpeakerTurn(1.0, 2.0, PARTY),
+        SpeakerTurn(2.0, 2.5, SECOND),
+        SpeakerTurn(6.0, 7.0, PARTY),
+        SpeakerTurn(8.5, 9.0, PARTY),
     ]
 
 
