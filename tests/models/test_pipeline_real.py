@@ -297,6 +297,8 @@ def test_supervisor_on_the_agents_line_gets_a_voice_of_its_own(pipeline, three_p
     channel as the only speaker, every supervisor word was the agent's."""
     reference = next(iter(load_rttm(three_party_call.with_suffix(".rttm")).values()))
     result = pipeline(three_party_call.with_suffix(".stereo.wav"))
+    steps = [step for _, step in pipeline.progress]
+    assert "asr done" in steps and "channel_voices done" in steps  # both stages report progress
     assert result["channel_mode"] == "split"
     assert set(result["speakers"]) == {"Agent", "Agent_2", "Customer"}
     as_one = [{**t, "speaker": "Agent"} if t["speaker"] == "Agent_2" else t for t in result["diarization"]]
