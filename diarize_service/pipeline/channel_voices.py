@@ -31,6 +31,7 @@ Pure numpy on :class:`SpeakerTurn` lists, unit-testable without models.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from itertools import pairwise
@@ -38,6 +39,7 @@ from itertools import pairwise
 import numpy as np
 
 from .channels import FRAME, Region, channel_speech, frame_levels
+from .reassignment import join_touching
 from .types import DiarizationOutput, SpeakerTurn
 
 SECOND_VOICE_SECONDS = 2.0
@@ -64,11 +66,8 @@ def profile_voices(
     """Per diarized voice: how much it speaks inside *regions*, how loud, and its centroid."""
     step = FRAME / 16_000
     pieces: dict[str, list[tuple[float, float]]] = {}
-    for turn in exclusive_turns:
-        for region in regions:
-            start, end = max(turn.start, region.start), min(turn.end, region.end)
-            if end > start:
-                pieces.setdefault(turn.speaker, []).append((start, end))
+    for piece in restrict(_by_time(exclusive_turns), regions):
+        pieces.setdefault(piece.speaker, []).append((piece.start, piece.end))
     profiles = {}
     for voice, spans in pieces.items():
         frames = [levels[int(s / step) : max(int(s / step) + 1, int(e / step))] for s, e in spans]
@@ -132,36 +131,31 @@ def label_regions(
     voice (segmentation misses the quiet ends of words the VAD kept), or to the
     party when the region has no turn at all.
     """
+    covered = restrict(_by_time(exclusive_turns), regions)  # in time order, region by region
     labelled: list[SpeakerTurn] = []
+    k = 0
     for region in regions:
-        pieces = sorted(
-            (max(t.start, region.start), min(t.end, region.end), roles.get(t.speaker, PARTY))
-            for t in exclusive_turns
-            if min(t.end, region.end) > max(t.start, region.start)
-        )
+        pieces = []
+        while k < len(covered) and covered[k].start < region.end:
+            pieces.append(covered[k])
+            k += 1
         if not pieces:
             labelled.append(SpeakerTurn(region.start, region.end, PARTY))
             continue
         # stretch the covered pieces over the uncovered gaps: each gap split at its middle
         bounds = [region.start]
-        for (_, end, _), (start, _, _) in pairwise(pieces):
-            bounds.append((end + start) / 2 if start > end else start)
+        for before, after in pairwise(pieces):
+            bounds.append((before.end + after.start) / 2 if after.start > before.end else after.start)
         bounds.append(region.end)
-        for (_, _, role), start, end in zip(pieces, bounds[:-1], bounds[1:], strict=True):
+        for piece, start, end in zip(pieces, bounds[:-1], bounds[1:], strict=True):
+            role = roles.get(piece.speaker, PARTY)
             if role != BACKGROUND and end > start:
                 labelled.append(SpeakerTurn(start, end, role))
-    return _join(labelled)
+    return _by_time(join_touching(labelled))
 
 
-def _join(turns: list[SpeakerTurn], gap: float = 1e-6) -> list[SpeakerTurn]:
-    joined: list[SpeakerTurn] = []
-    for turn in sorted(turns, key=lambda t: t.start):
-        last = joined[-1] if joined else None
-        if last is not None and last.speaker == turn.speaker and turn.start <= last.end + gap:
-            joined[-1] = SpeakerTurn(last.start, max(last.end, turn.end), last.speaker)
-        else:
-            joined.append(turn)
-    return joined
+def _by_time(turns: Sequence[SpeakerTurn]) -> list[SpeakerTurn]:
+    return sorted(turns, key=lambda t: (t.start, t.end))
 
 
 def channel_voices(
@@ -204,10 +198,15 @@ def restrict(spans: Sequence[SpeakerTurn], regions: Sequence[Region]) -> list[Sp
 
 
 def voice_at(spans: Sequence[SpeakerTurn], start: float, end: float, tolerance: float = 0.2) -> str | None:
-    """The voice of the span holding the middle of [start, end], else the nearest within *tolerance*."""
+    """The voice of the span holding the middle of [start, end], else the nearest within *tolerance*.
+
+    *spans* sorted by time, without overlaps (as :func:`label_regions` gives
+    them): a binary search, since every word of a call asks.
+    """
     mid = (start + end) / 2
+    after = bisect_right(spans, mid, key=lambda span: span.start)  # spans[:after] start by mid
     nearest, best = None, tolerance
-    for span in spans:
+    for span in spans[max(after - 1, 0) : after + 1]:
         if span.start <= mid <= span.end:
             return span.speaker
         gap = span.start - mid if mid < span.start else mid - span.end

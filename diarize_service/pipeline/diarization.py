@@ -223,8 +223,6 @@ class Diarizer:
                 embedding_mode=embedding_mode,
                 merge_threshold=merge_threshold,
             )
-            # kept for turn reassignment and voice centroids, and dropped at the end of each call
-            pipeline.file_embedder.keep_features = True
             if embedding_runtime == "onnx" and cpu_cache is not None and embedding_mode == "file":
                 trunk = pipeline.file_embedder
                 _try_onnx("embedding", lambda: trunk.use_onnx(spec.embedding_path, cpu_cache, threads))
@@ -263,6 +261,8 @@ class Diarizer:
         embedder = getattr(self.pipeline, "file_embedder", None)
         if embedder is not None:  # a failed job's features must not stand in for this file's
             embedder.last_features = None
+            # kept only for what re-embeds stretches, and dropped at the end of the call
+            embedder.keep_features = self.turn_reassignment or centroids
         waveform = torch.from_numpy(np.ascontiguousarray(audio, dtype=np.float32))[None]
         try:
             output = self.pipeline(

@@ -131,7 +131,7 @@ def apply_moves(turns: Sequence[SpeakerTurn], moves: Sequence[Move]) -> list[Spe
         pieces = _uncovered(move.start, move.end, [t for t in result if t.speaker == move.target])
         for start, end in pieces:
             result = [*_cut(result, move.source, start, end), SpeakerTurn(start, end, move.target)]
-        result = _join_touching(result)
+        result = join_touching(result)
     return sorted(result, key=lambda t: (t.start, t.speaker))
 
 
@@ -163,7 +163,8 @@ def _cut(turns: list[SpeakerTurn], speaker: str, start: float, end: float) -> li
     return kept
 
 
-def _join_touching(turns: list[SpeakerTurn]) -> list[SpeakerTurn]:
+def join_touching(turns: list[SpeakerTurn]) -> list[SpeakerTurn]:
+    """Turns of the same speaker that touch or overlap, joined (sorted by speaker, then time)."""
     joined: list[SpeakerTurn] = []
     for turn in sorted(turns, key=lambda t: (t.speaker, t.start)):
         last = joined[-1] if joined else None
