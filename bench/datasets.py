@@ -7,6 +7,7 @@ an optional UEM (scored region) and, where known, per-speaker reference words.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from dataclasses import dataclass, field
@@ -16,7 +17,8 @@ from pyannote.core import Annotation, Segment, Timeline
 from pyannote.database.util import load_rttm, load_uem
 
 ROOT = Path(__file__).resolve().parent.parent
-SHARED = Path(ROOT.parent / "shared")
+# ../shared beside the checkout; SHARED_DIR points elsewhere (a copy on another machine).
+SHARED = Path(os.environ.get("SHARED_DIR", ROOT.parent / "shared"))
 DATA = SHARED / "data"
 MAKE_CALLS = SHARED / "tools" / "make_calls.py"
 

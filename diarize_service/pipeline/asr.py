@@ -8,8 +8,9 @@ timings (``word_timestamps=True``) and uses its bundled Silero VAD (ONNX) to
 cut speech into batches, so it runs entirely from local files.
 
 The batched pipeline decodes greedily without Whisper's temperature fallback,
-so it can loop on read-out digits; looping stretches are decoded once more
-sequentially, with the fallback (:mod:`.loops`).
+so it can loop on read-out digits, or write words with no audio under them;
+such stretches are decoded once more sequentially, with the fallback
+(:mod:`.loops`).
 """
 
 from __future__ import annotations
@@ -18,11 +19,11 @@ import numpy as np
 from faster_whisper import BatchedInferencePipeline, WhisperModel
 
 from ..models.registry import WhisperModelSpec
-from .loops import collapse, find_loops
+from .loops import Stretch, collapse, find_loops, find_stacked, merge
 from .types import AsrResult, AsrSegment, Word
 
 SAMPLE_RATE = 16_000
-LOOP_CONTEXT = 0.5  # seconds of audio around a looping stretch when it is decoded again
+REDO_CONTEXT = 0.5  # seconds of audio around a made-up stretch when it is decoded again
 
 
 class Transcriber:
@@ -77,20 +78,22 @@ class Transcriber:
         )
         out = [_segment(seg) for seg in segments]
         for seg in out:
-            self._repair_loops(seg, audio, info.language, initial_prompt, hotwords)
+            self._redo_made_up(seg, audio, info.language, initial_prompt, hotwords)
+        # a segment that was all made up is gone: its words held its only content
+        out = [seg for seg in out if seg.words or not seg.text]
         return AsrResult(info.language, float(info.language_probability), out)
 
-    def _repair_loops(
+    def _redo_made_up(
         self, seg: AsrSegment, audio: np.ndarray, language: str, initial_prompt, hotwords
     ) -> None:
-        """Decode each looping stretch of *seg* again, sequentially; collapse what still loops."""
-        loops = find_loops([w.word for w in seg.words])
-        if not loops:
+        """Decode each made-up stretch of *seg* again, sequentially; drop what is still made up."""
+        stretches = made_up(seg.words)
+        if not stretches:
             return
         words = list(seg.words)
-        for loop in reversed(loops):  # from the end, so earlier indices stay valid
-            start = max(0.0, words[loop.start].start - LOOP_CONTEXT)
-            end = words[loop.end - 1].end + LOOP_CONTEXT
+        for stretch in reversed(stretches):  # from the end, so earlier indices stay valid
+            start = max(0.0, words[stretch.start].start - REDO_CONTEXT)
+            end = words[stretch.end - 1].end + REDO_CONTEXT
             redone, _ = self.model.transcribe(
                 audio[int(start * SAMPLE_RATE) : int(end * SAMPLE_RATE)],
                 language=language,
@@ -101,11 +104,18 @@ class Transcriber:
                 condition_on_previous_text=False,
             )
             again = [_shifted(w, start) for s in redone for w in _segment(s).words]
-            words[loop.start : loop.end] = collapse(again, find_loops([w.word for w in again]))
+            words[stretch.start : stretch.end] = collapse(again, made_up(again))
         seg.words = words
         seg.text = "".join(w.word for w in words).strip()
         if words:
-            seg.start, seg.end = min(seg.start, words[0].start), max(seg.end, words[-1].end)
+            seg.start = min(seg.start, words[0].start)
+            seg.end = max(seg.end, words[-1].end)
+
+
+def made_up(words: list[Word]) -> list[Stretch]:
+    """Loops and stacked repeats of one segment, merged where they overlap."""
+    text = [w.word for w in words]
+    return merge(find_loops(text) + find_stacked(text, [w.start for w in words]))
 
 
 def _segment(seg) -> AsrSegment:
