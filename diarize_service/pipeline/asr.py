@@ -76,7 +76,7 @@ class Transcriber:
             hotwords=hotwords,
             condition_on_previous_text=False,
         )
-        out = [_segment(seg) for seg in segments]
+        out = [to_segment(seg) for seg in segments]
         for seg in out:
             self._redo_made_up(seg, audio, info.language, initial_prompt, hotwords)
         # a segment that was all made up is gone: its words held its only content
@@ -103,7 +103,7 @@ class Transcriber:
                 hotwords=hotwords,
                 condition_on_previous_text=False,
             )
-            again = [_shifted(w, start) for s in redone for w in _segment(s).words]
+            again = [_shifted(w, start) for s in redone for w in to_segment(s).words]
             words[stretch.start : stretch.end] = collapse(again, made_up(again))
         seg.words = words
         seg.text = "".join(w.word for w in words).strip()
@@ -118,7 +118,8 @@ def made_up(words: list[Word]) -> list[Stretch]:
     return merge(find_loops(text) + find_stacked(text, [w.start for w in words]))
 
 
-def _segment(seg) -> AsrSegment:
+def to_segment(seg) -> AsrSegment:
+    """A faster-whisper segment as ours: plain floats, and no whitespace-only words."""
     words = [
         Word(float(w.start), float(w.end), w.word, float(w.probability))
         for w in (seg.words or [])
