@@ -79,8 +79,8 @@ class Transcriber:
         out = [to_segment(seg) for seg in segments]
         for seg in out:
             self._redo_made_up(seg, audio, info.language, initial_prompt, hotwords)
-        # a segment that was all made up is gone: its words held its only content
-        out = [seg for seg in out if seg.words or not seg.text]
+        # a segment that was all made up is gone (turns and transcripts are built from words)
+        out = [seg for seg in out if seg.words]
         return AsrResult(info.language, float(info.language_probability), out)
 
     def _redo_made_up(
