@@ -61,6 +61,21 @@ class Transcriber:
         initial_prompt: str | None = None,
         hotwords: str | None = None,
     ) -> AsrResult:
+        raw = self.decode(audio, language, initial_prompt, hotwords)
+        for seg in raw.segments:
+            self._redo_made_up(seg, audio, raw.language, initial_prompt, hotwords)
+        # a segment that was all made up is gone (turns and transcripts are built from words)
+        raw.segments = [seg for seg in raw.segments if seg.words]
+        return raw
+
+    def decode(
+        self,
+        audio: np.ndarray,
+        language: str | None = None,
+        initial_prompt: str | None = None,
+        hotwords: str | None = None,
+    ) -> AsrResult:
+        """The batched decoder's own output, made-up stretches included (``__call__`` redoes them)."""
         if language and not self.multilingual and language != "en":
             raise ValueError(
                 f"Whisper model '{self.spec.name}' is English-only; language '{language}' needs a "
@@ -77,10 +92,6 @@ class Transcriber:
             condition_on_previous_text=False,
         )
         out = [to_segment(seg) for seg in segments]
-        for seg in out:
-            self._redo_made_up(seg, audio, info.language, initial_prompt, hotwords)
-        # a segment that was all made up is gone (turns and transcripts are built from words)
-        out = [seg for seg in out if seg.words]
         return AsrResult(info.language, float(info.language_probability), out)
 
     def _redo_made_up(

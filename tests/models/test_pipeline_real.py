@@ -304,7 +304,7 @@ def test_full_precision_decoding_leaves_no_stacked_repeats(digit_call):
     """
     from bench.metrics import wer
     from diarize_service.models.registry import resolve_whisper
-    from diarize_service.pipeline.asr import Transcriber, made_up, to_segment
+    from diarize_service.pipeline.asr import Transcriber, made_up
     from diarize_service.pipeline.audio import decode_channels
 
     meta = json.loads(digit_call.with_suffix(".json").read_text())
@@ -314,10 +314,7 @@ def test_full_precision_decoding_leaves_no_stacked_repeats(digit_call):
     customer = decode_channels(digit_call.with_suffix(".stereo.wav"))[1]
     spec = resolve_whisper("base", Path("var/models"), allow_download=False)
     transcriber = Transcriber(spec, compute_type="float32", cpu_threads=2)
-    raw, _ = transcriber.pipeline.transcribe(
-        customer, batch_size=8, word_timestamps=True, vad_filter=True, condition_on_previous_text=False
-    )
-    raw_segments = [to_segment(s) for s in raw]
+    raw_segments = transcriber.decode(customer).segments
 
     def most_at_one_instant(segments) -> int:
         return max(
