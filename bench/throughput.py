@@ -15,11 +15,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import time
 from pathlib import Path
 
 import httpx
+
+from diarize_service.config import Settings
 
 from .datasets import make_calls, simulated_calls
 from .run import ROOT, api_server
@@ -69,7 +72,12 @@ def main() -> None:
     completed = [s for s in done.values() if s["status"] == "completed"]
     audio_seconds = sum(s["result"]["audio_duration"] for s in completed)
     latencies = sorted(s["latency"] for s in completed)
+    settings = Settings()
     report = {
+        "device": settings.device,
+        "api_workers": settings.api_workers,
+        "max_concurrent_jobs": settings.max_concurrent_jobs,
+        "cores": len(os.sched_getaffinity(0)),
         "jobs": len(jobs),
         "failed": len(jobs) - len(completed),
         "audio_seconds": round(audio_seconds, 1),
