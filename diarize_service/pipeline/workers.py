@@ -81,6 +81,7 @@ def _init_asr(config: AsrConfig) -> None:
         batch_size=config.batch_size,
         download_root=config.download_root,
     )
+    _transcriber.warm_up()
 
 
 def load_diarizer(config: DiarizationConfig):
@@ -111,6 +112,7 @@ def _init_diarization(config: DiarizationConfig) -> None:
 
     torch.set_num_threads(config.threads)
     _diarizer = load_diarizer(config)
+    _diarizer.warm_up()
 
 
 def _describe_asr() -> dict[str, Any]:
