@@ -290,7 +290,8 @@ def markdown(report: dict[str, Any]) -> str:
         f"# Benchmark `{report['label']}`",
         "",
         f"{report['machine']}; WHISPER_MODEL={report['settings']['whisper_model']}, "
-        f"DEVICE={report['settings']['device']}; peak RSS (all processes) "
+        f"DEVICE={report['settings']['device']}, "
+        f"COMPUTE_TYPE={report['settings'].get('compute_type', 'default')}; peak RSS (all processes) "
         f"{report['peak_rss_mb']:.0f} MB; {report['date']}.",
         "",
         "DER c=0.25 is pyannote.metrics' `collar=0.25` (0.125 s forgiven on each side of a reference "
@@ -363,7 +364,14 @@ def main() -> None:
         f"{psutil.virtual_memory().total / 2**30:.0f} GiB, {platform.processor() or platform.platform()}",
         "settings": json.loads(
             settings.model_dump_json(
-                include={"whisper_model", "device", "batch_size", "asr_threads", "diarization_threads"}
+                include={
+                    "whisper_model",
+                    "device",
+                    "compute_type",
+                    "batch_size",
+                    "asr_threads",
+                    "diarization_threads",
+                }
             )
         ),
         "peak_rss_mb": mem.peak / 2**20,
