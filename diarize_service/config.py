@@ -56,10 +56,13 @@ class Settings(BaseSettings):
         0,
         ge=0,
         description="CPU threads of the ASR worker (CTranslate2); 0 = one more than the cores "
-        "diarization does not get.",
+        "diarization does not get (of this API worker's share of the cores).",
     )
     diarization_threads: int = Field(
-        0, ge=0, description="CPU threads of the diarization worker (torch); 0 = half of the cores."
+        0,
+        ge=0,
+        description="CPU threads of the diarization worker (torch); 0 = half of this API worker's "
+        "share of the cores (all cores / API_WORKERS), so that workers do not oversubscribe them.",
     )
     embedding_batch_size: int = Field(16, ge=1, description="Speaker-embedding batch size.")
     segmentation_step: float = Field(
@@ -203,12 +206,16 @@ class Settings(BaseSettings):
         "Worker threads"); 2 + 2 was ~30 % slower than 1 + 1 (both OpenMP pools
         oversubscribed).
         """
-        cores = len(os.sched_getaffinity(0))
-        return self.asr_threads or max(1, cores - self.resolved_diarization_threads + 1)
+        return self.asr_threads or max(1, self.cores_per_api_worker - self.resolved_diarization_threads + 1)
 
     @property
     def resolved_diarization_threads(self) -> int:
-        return self.diarization_threads or max(1, len(os.sched_getaffinity(0)) // 2)
+        return self.diarization_threads or max(1, self.cores_per_api_worker // 2)
+
+    @property
+    def cores_per_api_worker(self) -> int:
+        """Each API worker runs its own ASR and diarization processes: the cores are shared out."""
+        return max(1, len(os.sched_getaffinity(0)) // self.api_workers)
 
 
 def render_env_example() -> str:
