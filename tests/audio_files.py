@@ -10,18 +10,27 @@ import numpy as np
 
 from diarize_service.pipeline.audio import decode
 
-FORMATS = {  # extension -> (container format, codec)
+FORMATS = {  # file name ending -> (container format, codec)
     "mp3": ("mp3", "libmp3lame"),
     "m4a": ("ipod", "aac"),
     "flac": ("flac", "flac"),
     "wav": ("wav", "pcm_s16le"),
+    # what call recorders write: G.711 in WAV (Asterisk, Avaya...), Opus (WebRTC softphones),
+    # AMR-NB (mobile call recorders)
+    "ulaw.wav": ("wav", "pcm_mulaw"),
+    "alaw.wav": ("wav", "pcm_alaw"),
+    "opus": ("ogg", "libopus"),
+    "amr": ("amr", "libopencore_amrnb"),
 }
+TELEPHONY_FORMATS = ["ulaw.wav", "alaw.wav", "opus", "amr"]
 
 
 def encode(source: Path, target: Path, sample_rate: int | None = None, channels: int = 1) -> Path:
-    """Re-encode *source* into *target*'s format (by extension) with PyAV."""
-    container_format, codec = FORMATS[target.suffix.lstrip(".")]
+    """Re-encode *source* into *target*'s format (by its name's ending, e.g. ``call.ulaw.wav``) with PyAV."""
+    container_format, codec = FORMATS[target.name.split(".", 1)[1]]
     rate = sample_rate or 16_000
+    if codec == "libopus":
+        rate = 48_000  # Opus encodes at 48 kHz whatever the source; the decoder resamples
     audio = decode(source, sample_rate=rate)
     audio = np.stack([audio, audio * 0.5]) if channels == 2 else audio[None]
     layout = "stereo" if channels == 2 else "mono"

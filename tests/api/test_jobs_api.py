@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from tests.audio_files import corrupt_copy, encode, video_without_audio
+from tests.audio_files import TELEPHONY_FORMATS, corrupt_copy, encode, video_without_audio
 
 from .conftest import wait_for
 
@@ -57,7 +57,7 @@ def test_uploaded_audio_is_deleted_after_processing(client, settings, sample_wav
     assert not (settings.audio_dir / job_id).exists()
 
 
-@pytest.mark.parametrize("fmt", ["mp3", "m4a", "flac", "wav"])
+@pytest.mark.parametrize("fmt", ["mp3", "m4a", "flac", "wav", *TELEPHONY_FORMATS])
 def test_every_format_is_accepted(client, tmp_path, sample_wav, fmt):
     path = encode(sample_wav, tmp_path / f"call.{fmt}", sample_rate=8000)
     done = wait_for(client, submit(client, path).json()["job_id"])

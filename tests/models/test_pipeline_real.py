@@ -13,7 +13,7 @@ from pyannote.core import Annotation, Segment, Timeline
 from pyannote.database.util import load_rttm
 from pyannote.metrics.diarization import DiarizationErrorRate
 
-from tests.audio_files import encode
+from tests.audio_files import TELEPHONY_FORMATS, encode
 
 pytestmark = pytest.mark.models
 
@@ -121,7 +121,7 @@ def test_utterances_go_to_the_voice_they_sound_like(pipeline, similar_voices_cal
     assert diarizer_der < 0.08
 
 
-@pytest.mark.parametrize("fmt", ["mp3", "m4a", "flac"])
+@pytest.mark.parametrize("fmt", ["mp3", "m4a", "flac", *TELEPHONY_FORMATS])
 def test_compressed_8khz_formats(pipeline, sample_wav, tmp_path, fmt):
     result = pipeline(encode(sample_wav, tmp_path / f"call.{fmt}", sample_rate=8000))
     assert result["total_speakers"] == 2
