@@ -7,6 +7,7 @@ from pathlib import Path
 
 import av
 import numpy as np
+import soundfile as sf
 
 from diarize_service.pipeline.audio import decode
 
@@ -15,14 +16,15 @@ FORMATS = {  # file name ending -> (container format, codec)
     "m4a": ("ipod", "aac"),
     "flac": ("flac", "flac"),
     "wav": ("wav", "pcm_s16le"),
-    # what call recorders write: G.711 in WAV (Asterisk, Avaya...), Opus (WebRTC softphones),
-    # AMR-NB (mobile call recorders)
+    # what call recorders write: G.711 in WAV (Avaya, Genesys...), GSM 6.10 in WAV (Asterisk's
+    # "wav49"), Opus (WebRTC softphones), AMR-NB (mobile call recorders)
     "ulaw.wav": ("wav", "pcm_mulaw"),
     "alaw.wav": ("wav", "pcm_alaw"),
+    "gsm.wav": ("wav", "gsm610"),  # FFmpeg decodes GSM but PyAV's build cannot encode it: libsndfile does
     "opus": ("ogg", "libopus"),
     "amr": ("amr", "libopencore_amrnb"),
 }
-TELEPHONY_FORMATS = ["ulaw.wav", "alaw.wav", "opus", "amr"]
+TELEPHONY_FORMATS = ["ulaw.wav", "alaw.wav", "gsm.wav", "opus", "amr"]
 
 
 def encode(source: Path, target: Path, sample_rate: int | None = None, channels: int = 1) -> Path:
@@ -31,6 +33,9 @@ def encode(source: Path, target: Path, sample_rate: int | None = None, channels:
     rate = sample_rate or 16_000
     if codec == "libopus":
         rate = 48_000  # Opus encodes at 48 kHz whatever the source; the decoder resamples
+    if codec == "gsm610":  # 8 kHz mono only
+        sf.write(target, decode(source, sample_rate=8_000), 8_000, format="WAV", subtype="GSM610")
+        return target
     audio = decode(source, sample_rate=rate)
     audio = np.stack([audio, audio * 0.5]) if channels == 2 else audio[None]
     layout = "stereo" if channels == 2 else "mono"
