@@ -32,6 +32,8 @@ class BenchItem:
     uem: Timeline | None = None
     # (speaker, start, end, text) reference utterances, when transcripts exist
     utterances: list[tuple[str, float, float, str]] = field(default_factory=list)
+    # simulated calls: the reference without speech that is inaudible in the delivered audio
+    audible: Annotation | None = None
 
 
 def pyannote_sample() -> list[BenchItem]:
@@ -102,8 +104,18 @@ def make_calls(
     return out
 
 
-def simulated_calls(directory: Path, stereo: bool = False, group: str | None = None) -> list[BenchItem]:
+def simulated_calls(
+    directory: Path, stereo: bool = False, group: str | None = None, audible: bool = False
+) -> list[BenchItem]:
+    """The calls make_calls.py wrote into *directory*.
+
+    *audible* also gives each the reference without inaudible speech (:mod:`.audibility`).
+    """
     items = []
+    if audible:
+        from .audibility import audible_references
+
+        audible_refs = audible_references(directory, stereo)
     index = json.loads((directory / "index.json").read_text())
     for call in index["calls"]:
         cid = call["call_id"]
@@ -114,7 +126,17 @@ def simulated_calls(directory: Path, stereo: bool = False, group: str | None = N
             utts = []  # a partial reference would count the untranscribed speech as ASR errors
         audio = directory / (f"{cid}.stereo.wav" if stereo else f"{cid}.wav")
         kind = group or ("calls_stereo" if stereo else "calls_mono")
-        items.append(BenchItem(cid + (".stereo" if stereo else ""), kind, audio, ref, None, utts))
+        items.append(
+            BenchItem(
+                cid + (".stereo" if stereo else ""),
+                kind,
+                audio,
+                ref,
+                None,
+                utts,
+                audible_refs[cid] if audible else None,
+            )
+        )
     return items
 
 

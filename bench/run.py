@@ -40,7 +40,7 @@ from diarize_service.jobs.models import JobOptions
 from diarize_service.pipeline.audio import decode
 from diarize_service.pipeline.processor import CallProcessor
 
-from . import datasets
+from . import audibility, datasets
 from .metrics import annotation, cpwer, der_components, wer, word_attribution
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -87,9 +87,9 @@ def load_items(groups: list[str], n_calls: int, seed: int) -> list[datasets.Benc
     if "calls_mono" in groups or "calls_stereo" in groups:
         calls = datasets.make_calls(ROOT / "bench" / "calls" / f"seed{seed}_n{n_calls}", seed, n_calls)
         if "calls_mono" in groups:
-            items += datasets.simulated_calls(calls, stereo=False)
+            items += datasets.simulated_calls(calls, stereo=False, audible=True)
         if "calls_stereo" in groups:
-            items += datasets.simulated_calls(calls, stereo=True)
+            items += datasets.simulated_calls(calls, stereo=True, audible=True)
     if "calls_stereo_voices" in groups:
         calls = datasets.make_calls(
             ROOT / "bench" / "calls" / f"voices_seed{VOICES_SEED}_n{VOICES_CALLS}",
@@ -98,7 +98,7 @@ def load_items(groups: list[str], n_calls: int, seed: int) -> list[datasets.Benc
             p_three=VOICES_P_THREE,
             untranscribed=True,
         )
-        items += datasets.simulated_calls(calls, stereo=True, group="calls_stereo_voices")
+        items += datasets.simulated_calls(calls, stereo=True, group="calls_stereo_voices", audible=True)
     return items
 
 
@@ -119,6 +119,8 @@ def score(item: datasets.BenchItem, result: dict[str, Any]) -> dict[str, Any]:
         "der_mdeval25": der_components(item.reference, hyp, item.uem, 0.5),
         "timings": result["timings"],
     }
+    if item.audible is not None:
+        row["der25_audible"] = der_components(item.audible, hyp, item.uem, 0.25)
     if item.utterances:
         ref_text = " ".join(u[3] for u in sorted(item.utterances, key=lambda u: u[1]))
         hyp_text = " ".join(s["text"] for s in result["segments"])
@@ -244,7 +246,7 @@ def _sum(rows, key, sub):
 def aggregate(rows: list[dict[str, Any]]) -> dict[str, Any]:
     audio = sum(r["audio_seconds"] for r in rows)
     agg: dict[str, Any] = {"items": len(rows), "audio_seconds": round(audio, 1)}
-    for key in ("der0", "der25", "segments_der25", "der_mdeval25"):
+    for key in ("der0", "der25", "segments_der25", "der_mdeval25", "der25_audible"):
         total = _sum(rows, key, "total")
         agg[key] = {
             part: round(_sum(rows, key, part) / total, 4) if total else math.nan
@@ -295,11 +297,14 @@ def markdown(report: dict[str, Any]) -> str:
         f"{report['peak_rss_mb']:.0f} MB; {report['date']}.",
         "",
         "DER c=0.25 is pyannote.metrics' `collar=0.25` (0.125 s forgiven on each side of a reference "
-        "boundary); DER ±0.25 s is md-eval's `-c 0.25` convention (0.25 s each side, pyannote `collar=0.5`).",
+        "boundary); DER ±0.25 s is md-eval's `-c 0.25` convention (0.25 s each side, pyannote `collar=0.5`). "
+        "audible: c=0.25 against the simulated calls' reference without the speech that is "
+        f"{-audibility.INAUDIBLE_SNR_DB:.0f} dB or more under the line noise for {audibility.MIN_RUN} s "
+        "or longer (bench/audibility.py).",
         "",
-        "| group | files | audio (s) | DER c=0 | DER c=0.25 (miss/FA/conf) | DER ±0.25 s "
+        "| group | files | audio (s) | DER c=0 | DER c=0.25 (miss/FA/conf) | DER ±0.25 s | audible "
         "| segments DER c=0.25 | WER | cpWER | word attr. | spk count ok |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for group, a in report["groups"].items():
         d = a["der25"]
@@ -310,7 +315,8 @@ def markdown(report: dict[str, Any]) -> str:
         lines.append(
             f"| {group} | {a['items']} | {a['audio_seconds']} | {pct(a['der0']['der'])} | "
             f"{pct(d['der'])} ({pct(d['miss'])}/{pct(d['false_alarm'])}/{pct(d['confusion'])}) | "
-            f"{pct(a['der_mdeval25']['der'])} | {pct(a['segments_der25']['der'])} | "
+            f"{pct(a['der_mdeval25']['der'])} | {pct(a['der25_audible']['der'])} | "
+            f"{pct(a['segments_der25']['der'])} | "
             f"{pct(a['wer'])} | {pct(a['cpwer'])} | "
             f"{pct(a['word_attribution'])} | {a['speaker_count_correct']}/{a['items']} |"
         )
