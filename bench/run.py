@@ -52,10 +52,11 @@ VOICES_SEED, VOICES_CALLS, VOICES_P_THREE = 205, 6, 0.5
 
 
 class PeakMemory:
-    """Samples the summed RSS of this process and all its descendants."""
+    """Samples the summed RSS of this process and all its descendants, and each one's own peak."""
 
     def __init__(self, interval: float = 0.2) -> None:
         self.peak = 0
+        self.per_process: dict[str, int] = {}  # "main" or "child <pid>" -> peak RSS
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True, args=(interval,))
 
@@ -65,7 +66,10 @@ class PeakMemory:
             total = 0
             for p in [me, *me.children(recursive=True)]:
                 with contextlib.suppress(psutil.Error):
-                    total += p.memory_info().rss
+                    rss = p.memory_info().rss
+                    total += rss
+                    name = "main" if p.pid == me.pid else f"child {p.pid}"
+                    self.per_process[name] = max(self.per_process.get(name, 0), rss)
             self.peak = max(self.peak, total)
             self._stop.wait(interval)
 
