@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from diarize_service.pipeline.channels import FRAME, dominant_mask
+from diarize_service.pipeline.channels import FRAME, dominant_mask, frame_levels
 
 SR = 16_000
 RNG = np.random.default_rng(0)
@@ -103,3 +103,40 @@ def test_hold_music_is_not_the_party_when_the_asr_hears_no_words():
     assert sum(r.end - r.start for r in kept) > 0.6 * len(party) / SR - 1.0  # the sentence stays
     # words inside it (Whisper transcribing a song, say) keep a region: the transcript and the timeline agree
     assert drop_unheard(regions, [*sentence, (9.0, 9.3)]) == [r for r in regions if r in kept or r in music]
+
+
+def test_background_talk_between_the_partys_sentences_is_cut_out():
+    """Real speech: the customer, 3 s of another talker 20 dB down straight after, the customer again.
+
+    With no pause between them the VAD hears one stretch of speech, so no
+    region is wholly background; the quiet seconds inside must still not
+    count as the party.
+    """
+    from diarize_service.pipeline.audio import decode
+    from diarize_service.pipeline.channels import channel_speech
+    from tests.conftest import DATA
+
+    party = decode(DATA / "utterances/vctk/p301_102.wav", sample_rate=SR)
+    loud = np.flatnonzero(frame_levels(party) > frame_levels(party).max() - 20) * FRAME
+    party = party[loud[0] : loud[-1] + FRAME]  # the sentence without the file's silences
+    party = 0.3 * party / np.abs(party).max()
+    talker = decode(DATA / "utterances/vctk/p255_367.wav", sample_rate=SR)
+    talker = talker[int(1.5 * SR) : int(4.5 * SR)]  # 3 s of continuous speech
+    talker = 0.03 * talker / np.abs(talker).max()
+    customer = np.concatenate([party, talker, party])
+    customer = customer + 1e-4 * RNG.standard_normal(len(customer))
+    agent = 1e-4 * RNG.standard_normal(len(customer))
+    said = len(party) / SR
+    talk_start, talk_end = said, said + 3
+
+    regions = channel_speech(np.stack([agent, customer]).astype(np.float32), index=1)
+
+    def covered(start: float, end: float) -> float:
+        return sum(max(0.0, min(r.end, end) - max(r.start, start)) for r in regions)
+
+    assert covered(talk_start + 0.5, talk_end - 0.5) == 0.0, (
+        f"background talk taken for the customer: {regions}"
+    )
+    assert covered(0, said) > 0.9 * said and covered(talk_end, talk_end + said) > 0.9 * said, (
+        "the customer's own sentences must be kept"
+    )
