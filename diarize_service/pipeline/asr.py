@@ -9,8 +9,8 @@ cut speech into batches, so it runs entirely from local files.
 
 The batched pipeline decodes greedily without Whisper's temperature fallback,
 so it can loop on read-out digits, or write words with no audio under them;
-such stretches are decoded once more sequentially, with the fallback
-(:mod:`.loops`).
+such stretches are decoded once more sequentially, with beam search and no
+4-gram repeated (:mod:`.loops`).
 """
 
 from __future__ import annotations
@@ -24,6 +24,13 @@ from .types import AsrResult, AsrSegment, Word
 
 SAMPLE_RATE = 16_000
 REDO_CONTEXT = 0.5  # seconds of audio around a made-up stretch when it is decoded again
+# Decoding a made-up stretch again: beam search at temperature 0, no 4-gram twice.  Whisper's
+# temperature fallback samples, and CTranslate2's random generator cannot be re-seeded per call
+# (one per worker thread, seeded once), so with it the same call came back with 87, 48 and 91
+# words for one digit-reading channel on three runs.  Deterministic decoding was as accurate:
+# split-channel WER on 18 dev + benchmark calls 30.4 % (sampled) -> 30.1 %, and 30.0 % with the
+# 4-gram block, which also did best on the looping channels themselves (bench/README.md, "WER").
+REDO_OPTIONS = {"temperature": 0.0, "beam_size": 5, "no_repeat_ngram_size": 4}
 
 
 class Transcriber:
@@ -134,6 +141,7 @@ class Transcriber:
                 initial_prompt=initial_prompt,
                 hotwords=hotwords,
                 condition_on_previous_text=False,
+                **REDO_OPTIONS,
             )
             again = [_shifted(w, start) for s in redone for w in to_segment(s).words]
             words[stretch.start : stretch.end] = collapse(again, made_up(again))

@@ -52,9 +52,21 @@ def simulated_call(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def digit_call(tmp_path_factory) -> Path:
+def seed1_calls(tmp_path_factory) -> Path:
+    """The first four dev calls of seed 1."""
+    return make_calls(tmp_path_factory.mktemp("seed1"), seed=1, n_calls=4)
+
+
+@pytest.fixture(scope="session")
+def digit_call(seed1_calls) -> Path:
     """Dev call dev_s1_001 (stereo): the customer reads out digits, on which Whisper base loops."""
-    return make_calls(tmp_path_factory.mktemp("digits"), seed=1, n_calls=2) / "dev_s1_001"
+    return seed1_calls / "dev_s1_001"
+
+
+@pytest.fixture(scope="session")
+def looping_digit_call(seed1_calls) -> Path:
+    """Dev call dev_s1_003 (stereo): another digit reader; redecoding its loop used to sample."""
+    return seed1_calls / "dev_s1_003"
 
 
 @pytest.fixture(scope="session")

@@ -332,6 +332,28 @@ def test_full_precision_decoding_leaves_no_stacked_repeats(digit_call):
     assert after <= before
 
 
+def test_a_call_gets_the_same_transcript_every_time(looping_digit_call):
+    """The batched decoder loops on this customer's digits; the loop is decoded again.
+
+    That redo used Whisper's temperature fallback, which samples: three runs
+    in one process gave 87, 48 and 91 words.  Now it must give one answer,
+    and no loop.
+    """
+    from diarize_service.models.registry import resolve_whisper
+    from diarize_service.pipeline.asr import Transcriber, made_up
+    from diarize_service.pipeline.audio import decode_channels
+    from diarize_service.pipeline.loops import find_loops
+
+    customer = decode_channels(looping_digit_call.with_suffix(".stereo.wav"))[1]
+    transcriber = Transcriber(
+        resolve_whisper("base", Path("var/models"), allow_download=False), cpu_threads=2
+    )
+    assert any(made_up(s.words) for s in transcriber.decode(customer).segments), "nothing to decode again"
+    runs = [[(w.word, w.start) for s in transcriber(customer).segments for w in s.words] for _ in range(3)]
+    assert runs[0] == runs[1] == runs[2]
+    assert not find_loops([word for word, _ in runs[0]])
+
+
 def test_supervisor_on_the_agents_line_gets_a_voice_of_its_own(pipeline, three_party_call):
     """dev_s3_005 in stereo: the supervisor (VCTK p335) talks on the agent's channel.  With the
     channel as the only speaker, every supervisor word was the agent's."""
