@@ -28,8 +28,9 @@ REDO_CONTEXT = 0.5  # seconds of audio around a made-up stretch when it is decod
 # temperature fallback samples, and CTranslate2's random generator cannot be re-seeded per call
 # (one per worker thread, seeded once), so with it the same call came back with 87, 48 and 91
 # words for one digit-reading channel on three runs.  Deterministic decoding was as accurate:
-# split-channel WER on 18 dev + benchmark calls 30.4 % (sampled) -> 30.1 %, and 30.0 % with the
-# 4-gram block, which also did best on the looping channels themselves (bench/README.md, "WER").
+# split-channel WER on 18 dev + benchmark calls 30.4 % (sampled) -> 30.2 % at temperature 0,
+# 30.1 % with the 4-gram block, which also did best on the looping channels themselves
+# (bench/README.md, "WER").
 REDO_OPTIONS = {"temperature": 0.0, "beam_size": 5, "no_repeat_ngram_size": 4}
 
 
