@@ -35,12 +35,14 @@ from . import datasets
 from .metrics import annotation, der_components
 from .run import ROOT, PeakMemory
 
-# (directory, seed, calls, p_three): the benchmark's calls, then tune_clustering's dev calls
+# (directory, seed, calls, p_three): the benchmark's calls, tune_clustering's dev calls, held-out calls
 CALL_SETS = [
     ("seed101_n4", 101, 4, 0.2),
     ("tune_seed1_n6_p0.2", 1, 6, 0.2),
     ("tune_seed2_n8_p0.5", 2, 8, 0.5),
     ("tune_seed3_n12_p0.3", 3, 12, 0.3),
+    ("held_seed102_n4", 102, 4, 0.2),
+    ("held_seed103_n4", 103, 4, 0.2),
 ]
 
 
