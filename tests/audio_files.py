@@ -20,7 +20,7 @@ FORMATS = {  # file name ending -> (container format, codec)
     # "wav49"), Opus (WebRTC softphones), AMR-NB (mobile call recorders)
     "ulaw.wav": ("wav", "pcm_mulaw"),
     "alaw.wav": ("wav", "pcm_alaw"),
-    "gsm.wav": ("wav", "gsm610"),  # FFmpeg decodes GSM but PyAV's build cannot encode it: libsndfile does
+    "gsm.wav": ("wav", "gsm610"),
     "opus": ("ogg", "libopus"),
     "amr": ("amr", "libopencore_amrnb"),
 }
@@ -28,7 +28,10 @@ TELEPHONY_FORMATS = ["ulaw.wav", "alaw.wav", "gsm.wav", "opus", "amr"]
 
 
 def encode(source: Path, target: Path, sample_rate: int | None = None, channels: int = 1) -> Path:
-    """Re-encode *source* into *target*'s format (by its name's ending, e.g. ``call.ulaw.wav``) with PyAV."""
+    """Re-encode *source* into *target*'s format (by its name's ending, e.g. ``call.ulaw.wav``), with PyAV.
+
+    GSM 6.10 is written with libsndfile: PyAV's FFmpeg decodes it but has no encoder.
+    """
     container_format, codec = FORMATS[target.name.split(".", 1)[1]]
     rate = sample_rate or 16_000
     if codec == "libopus":

@@ -16,7 +16,8 @@ dev calls (seed 1, stereo) this took channel-split DER from 13.3 % (Silero
 alone, default settings) to 10.9 % with LEAK_DB = 12 (10.3 % at 15 dB, but
 then a -20 dB echo of the agent started to show up as customer speech).
 Regions far quieter than the channel's own speech are other people talking
-near the party (babble), not the party, and are dropped (``BACKGROUND_DB``).
+near the party (babble), not the party, and are dropped (``BACKGROUND_DB``);
+a second or more that far down inside a region is cut out of it (``QUIET_DB``).
 Long regions that only the energy detector heard, in which the ASR found no
 words, are hold music or tones, not the party (``drop_unheard``).
 """
