@@ -119,11 +119,6 @@ class Transcriber:
             initial_prompt=initial_prompt,
             hotwords=hotwords,
             condition_on_previous_text=False,
-            # With timestamp tokens Whisper writes each utterance of a chunk on its own; without
-            # them (the batched default) it wrote a sentence said 7 times in one 30 s chunk only
-            # twice.  WER on 22 dev + benchmark calls: split channels 27.8 -> 18.9 %, mono 28.3 ->
-            # 24.9 %, for 11 % more ASR time (bench/README.md, "WER").
-            without_timestamps=False,
         )
         out = [to_segment(seg) for seg in segments]
         return AsrResult(info.language, float(info.language_probability), out)
