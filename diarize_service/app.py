@@ -49,6 +49,7 @@ def build_workers(settings: Settings) -> StageWorkers:
             threads=settings.resolved_asr_threads,
             batch_size=settings.batch_size,
             download_root=str(settings.model_cache_dir),
+            recheck_unwritten=settings.recheck_unwritten_speech,
         ),
         DiarizationConfig(
             spec=diarization,

@@ -52,6 +52,12 @@ class Settings(BaseSettings):
         description="CTranslate2 compute type; 'default' means int8 on CPU and float16 on CUDA.",
     )
     batch_size: int = Field(8, ge=1, le=64, description="ASR batch size (faster-whisper batched pipeline).")
+    recheck_unwritten_speech: bool = Field(
+        True,
+        description="Decode again, each in a chunk of its own, the stretches of speech (1 s or more) that "
+        "the batched decoder wrote no words for: Whisper skips a sentence said again in the same 30 s. "
+        "Split-channel WER 27.8 -> 17.9 % on 22 simulated calls, for about 30 % more ASR time on them.",
+    )
     asr_threads: int = Field(
         0,
         ge=0,

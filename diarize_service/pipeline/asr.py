@@ -10,7 +10,8 @@ cut speech into batches, so it runs entirely from local files.
 The batched pipeline decodes greedily without Whisper's temperature fallback,
 so it can loop on read-out digits, or write words with no audio under them;
 such stretches are decoded once more sequentially, with beam search and no
-4-gram repeated (:mod:`.loops`).
+4-gram repeated (:mod:`.loops`).  Speech it wrote no words for is decoded
+once more, each stretch in a chunk of its own (:mod:`.unwritten`).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import numpy as np
 from faster_whisper import BatchedInferencePipeline, WhisperModel
 
 from ..models.registry import WhisperModelSpec
+from . import unwritten
 from .loops import Stretch, collapse, find_loops, find_stacked, merge
 from .types import AsrResult, AsrSegment, Word
 
@@ -45,9 +47,11 @@ class Transcriber:
         cpu_threads: int = 0,
         batch_size: int = 8,
         download_root: str | None = None,
+        recheck_unwritten: bool = True,
     ) -> None:
         self.spec = spec
         self.batch_size = batch_size
+        self.recheck_unwritten = recheck_unwritten
         self.model = WhisperModel(
             spec.path,
             device=device,
@@ -95,6 +99,9 @@ class Transcriber:
             self._redo_made_up(seg, audio, raw.language, initial_prompt, hotwords)
         # a segment that was all made up is gone (turns and transcripts are built from words)
         raw.segments = [seg for seg in raw.segments if seg.words]
+        if self.recheck_unwritten:
+            raw.segments += self._decode_unwritten(audio, raw, initial_prompt, hotwords)
+            raw.segments.sort(key=lambda seg: seg.start)
         return raw
 
     def decode(
@@ -122,6 +129,33 @@ class Transcriber:
         )
         out = [to_segment(seg) for seg in segments]
         return AsrResult(info.language, float(info.language_probability), out)
+
+    def _decode_unwritten(
+        self, audio: np.ndarray, raw: AsrResult, initial_prompt, hotwords
+    ) -> list[AsrSegment]:
+        """Segments for the speech *raw* has no words on, each stretch decoded in a chunk of its own."""
+        words = [w for seg in raw.segments for w in seg.words]
+        stretches = unwritten.unwritten(unwritten.speech_spans(audio), words)
+        if not stretches:
+            return []
+        segments, _ = self.pipeline.transcribe(
+            audio,
+            language=raw.language,
+            batch_size=self.batch_size,
+            word_timestamps=True,
+            clip_timestamps=unwritten.clips(stretches, len(audio) / SAMPLE_RATE),
+            initial_prompt=initial_prompt,
+            hotwords=hotwords,
+            condition_on_previous_text=False,
+        )
+        out = []
+        for seg in map(to_segment, segments):
+            seg.words = collapse(seg.words, made_up(seg.words))
+            if seg.words:
+                seg.text = "".join(w.word for w in seg.words).strip()
+                seg.start, seg.end = seg.words[0].start, seg.words[-1].end
+                out.append(seg)
+        return out
 
     def _redo_made_up(
         self, seg: AsrSegment, audio: np.ndarray, language: str, initial_prompt, hotwords

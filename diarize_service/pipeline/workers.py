@@ -44,6 +44,7 @@ class AsrConfig:
     threads: int
     batch_size: int
     download_root: str
+    recheck_unwritten: bool = True
 
 
 @dataclass(frozen=True)
@@ -80,6 +81,7 @@ def _init_asr(config: AsrConfig) -> None:
         cpu_threads=config.threads,
         batch_size=config.batch_size,
         download_root=config.download_root,
+        recheck_unwritten=config.recheck_unwritten,
     )
     _transcriber.warm_up()
 

@@ -14,6 +14,7 @@ from pyannote.database.util import load_rttm
 from pyannote.metrics.diarization import DiarizationErrorRate
 
 from tests.audio_files import TELEPHONY_FORMATS, encode
+from tests.conftest import DATA
 
 pytestmark = pytest.mark.models
 
@@ -352,6 +353,39 @@ def test_a_call_gets_the_same_transcript_every_time(looping_digit_call):
     runs = [[(w.word, w.start) for s in transcriber(customer).segments for w in s.words] for _ in range(3)]
     assert runs[0] == runs[1] == runs[2]
     assert not find_loops([word for word, _ in runs[0]])
+
+
+def test_a_sentence_said_five_times_is_written_five_times():
+    """A VCTK sentence five times in 26 s, one second apart: one chunk of the batched decoder.
+
+    Whisper without timestamp tokens wrote it twice (a customer repeating
+    themselves in a simulated call lost five of seven sentences this way);
+    the speech left without words is decoded again, each stretch on its own.
+    """
+    import soundfile as sf
+    from scipy.signal import resample_poly
+
+    from diarize_service.models.registry import resolve_whisper
+    from diarize_service.pipeline.asr import SAMPLE_RATE, Transcriber
+
+    speech, rate = sf.read(DATA / "utterances/vctk/p301_410.wav", dtype="float32")
+    speech = resample_poly(speech, SAMPLE_RATE, rate).astype(np.float32)
+    pause = np.random.default_rng(0).normal(0.0, 0.002, SAMPLE_RATE).astype(np.float32)
+    audio = np.concatenate([pause, *[part for _ in range(5) for part in (speech, pause)]])
+    said_at = [(1 + i * (1 + len(speech) / SAMPLE_RATE)) for i in range(5)]
+    spec = resolve_whisper("base", Path("var/models"), allow_download=False)
+
+    def times_written(recheck: bool) -> list[float]:
+        transcriber = Transcriber(spec, cpu_threads=2, recheck_unwritten=recheck)
+        words = [w for s in transcriber(audio).segments for w in s.words]
+        return [w.start for w in words if "mistakes" in w.word.lower()]
+
+    assert len(times_written(False)) < 5, "the batched decoder wrote every repeat: nothing to check"
+    written = times_written(True)
+    assert len(written) == 5
+    # each at the end of its own repeat (the word is the sentence's last, ~2.9 s in)
+    for start, said in zip(sorted(written), said_at, strict=True):
+        assert said + 2.0 < start < said + len(speech) / SAMPLE_RATE
 
 
 def test_supervisor_on_the_agents_line_gets_a_voice_of_its_own(pipeline, three_party_call):
