@@ -21,10 +21,10 @@ from faster_whisper import BatchedInferencePipeline, WhisperModel
 
 from ..models.registry import WhisperModelSpec
 from . import unwritten
+from .audio import SAMPLE_RATE
 from .loops import Stretch, collapse, find_loops, find_stacked, merge
 from .types import AsrResult, AsrSegment, Word
 
-SAMPLE_RATE = 16_000
 REDO_CONTEXT = 0.5  # seconds of audio around a made-up stretch when it is decoded again
 # Decoding a made-up stretch again: beam search at temperature 0, no 4-gram twice.  Whisper's
 # temperature fallback samples, and CTranslate2's random generator cannot be re-seeded per call

@@ -3,8 +3,8 @@
 Faster-whisper's batched pipeline packs the speech of up to 30 s into one
 chunk and decodes it without timestamp tokens.  Whisper then writes what
 it heard, but not always every time it heard it: a customer who said the
-same sentence seven times in one chunk got it written twice, and a short
-answer between two long ones can go missing too.  The words that *are*
+same sentence seven times in one chunk got it written twice.  The words
+that *are*
 written get their times from cross-attention, so the speech that was
 skipped shows up as voice activity with no word on it.
 
@@ -22,11 +22,12 @@ from collections.abc import Sequence
 import numpy as np
 from faster_whisper.vad import VadOptions, get_speech_timestamps
 
+from .audio import SAMPLE_RATE
 from .types import Word
 
-SAMPLE_RATE = 16_000
 # A stretch of detected speech at least this long with no word on it is decoded again.
-# Shorter ones are mostly the ends of words whose cross-attention time came out early.
+# 1.5 s recovered less (split-channel WER 20.6 against 17.9 % on 22 calls); shorter was not
+# tried: every stretch costs an encoder pass.
 MIN_UNWRITTEN = 1.0
 # Speech this close to a written word belongs to that word (its times are approximate).
 WORD_MARGIN = 0.3
