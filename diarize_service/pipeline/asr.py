@@ -152,7 +152,7 @@ class Transcriber:
         for seg in map(to_segment, segments):
             seg.words = collapse(seg.words, made_up(seg.words))
             if seg.words:
-                seg.text = "".join(w.word for w in seg.words).strip()
+                seg.text = text_of(seg.words)
                 seg.start, seg.end = seg.words[0].start, seg.words[-1].end
                 out.append(seg)
         return out
@@ -181,7 +181,7 @@ class Transcriber:
             again = [_shifted(w, start) for s in redone for w in to_segment(s).words]
             words[stretch.start : stretch.end] = collapse(again, made_up(again))
         seg.words = words
-        seg.text = "".join(w.word for w in words).strip()
+        seg.text = text_of(words)
         if words:
             seg.start = min(seg.start, words[0].start)
             seg.end = max(seg.end, words[-1].end)
@@ -191,6 +191,11 @@ def made_up(words: list[Word]) -> list[Stretch]:
     """Loops and stacked repeats of one segment, merged where they overlap."""
     text = [w.word for w in words]
     return merge(find_loops(text) + find_stacked(text, [w.start for w in words]))
+
+
+def text_of(words: list[Word]) -> str:
+    """A segment's text from its words (each carries its own leading space)."""
+    return "".join(w.word for w in words).strip()
 
 
 def to_segment(seg) -> AsrSegment:

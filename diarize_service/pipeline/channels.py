@@ -154,9 +154,14 @@ def loud_speech_db(levels: np.ndarray, speech: list[tuple[float, float]] | None)
     The VAD's spans, so that it is the level of speech, not of hold music or
     tones (the whole channel when there are none).
     """
-    step = FRAME / 16_000
-    frames = [levels[int(s / step) : max(int(s / step) + 1, int(e / step))] for s, e in speech or []]
+    frames = [frames_between(levels, s, e) for s, e in speech or []]
     return float(np.percentile(np.concatenate(frames) if frames else levels, 95))
+
+
+def frames_between(levels: np.ndarray, start: float, end: float) -> np.ndarray:
+    """The frame levels from *start* to *end* seconds (at least one frame)."""
+    step = FRAME / 16_000
+    return levels[int(start / step) : max(int(start / step) + 1, int(end / step))]
 
 
 def drop_background(
@@ -179,15 +184,10 @@ def drop_background(
     10.1 -> 10.0 %, s2 8.1 -> 7.7 %, s3 5.6 -> 4.6 %, benchmark 10.2 -> 8.0 %.
     """
     levels = frame_levels(channel)
-    step = FRAME / 16_000
-
-    def frames_of(start: float, end: float) -> np.ndarray:
-        return levels[int(start / step) : max(int(start / step) + 1, int(end / step))]
-
     loud = loud_speech_db(levels, speech)
     kept = []
     for region in regions:
-        frames = frames_of(region.start, region.end)
+        frames = frames_between(levels, region.start, region.end)
         if len(frames) and np.percentile(frames, 90) >= loud - margin_db:
             kept.append(region)
     return kept
