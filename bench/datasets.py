@@ -26,7 +26,7 @@ MAKE_CALLS = SHARED / "tools" / "make_calls.py"
 @dataclass
 class BenchItem:
     name: str
-    group: str  # "sample", "ami", "calls_mono", "calls_stereo", "calls_stereo_voices"
+    group: str  # "sample", "ami", "calls_mono", "calls_stereo", "calls_stereo_voices", "calls_stereo_babble"
     audio: Path
     reference: Annotation
     uem: Timeline | None = None
@@ -68,11 +68,13 @@ def make_calls(
     max_dur: float = 150,
     p_three: float = 0.2,
     untranscribed: bool = False,
+    noise: str = "mix",
 ) -> Path:
     """Generate simulated telephone calls once (deterministic for a seed).
 
     *untranscribed* also draws the pool's LibriSpeech speakers, who have no
-    transcript: many more voices, long turns, DER only.
+    transcript: many more voices, long turns, DER only.  *noise* is the line
+    noise (``babble``, ``white``, ``pink``, or ``mix``: one of them per call).
     """
     marker = out / "index.json"
     if not marker.exists():
@@ -95,6 +97,8 @@ def make_calls(
                 str(max_dur),
                 "--p-three",
                 str(p_three),
+                "--noise",
+                noise,
                 "--stereo",
                 *(["--allow-untranscribed"] if untranscribed else []),
             ],

@@ -44,11 +44,15 @@ from . import audibility, datasets
 from .metrics import annotation, cpwer, der_components, wer, word_attribution
 
 ROOT = Path(__file__).resolve().parent.parent
-GROUPS = ("sample", "ami", "calls_mono", "calls_stereo", "calls_stereo_voices")
+GROUPS = ("sample", "ami", "calls_mono", "calls_stereo", "calls_stereo_voices", "calls_stereo_babble")
 # Stereo calls drawn with the pool's LibriSpeech voices too (DER only), half of them three-party:
 # long supervisor turns on the agent's line.  Seed 205 was used for nothing else (the channel-voice
 # rules were tuned on seeds 201-202 and checked on 203-204).
 VOICES_SEED, VOICES_CALLS, VOICES_P_THREE = 205, 6, 0.5
+# Stereo calls with babble (6-10 other talkers) as the line noise on both channels: a contact
+# centre's background.  Seed 302 was drawn after the babble rules were set (bench/README.md,
+# "Babble all call long") and is used for nothing else.
+BABBLE_SEED, BABBLE_CALLS = 302, 8
 
 
 class PeakMemory:
@@ -103,6 +107,14 @@ def load_items(groups: list[str], n_calls: int, seed: int) -> list[datasets.Benc
             untranscribed=True,
         )
         items += datasets.simulated_calls(calls, stereo=True, group="calls_stereo_voices", audible=True)
+    if "calls_stereo_babble" in groups:
+        calls = datasets.make_calls(
+            ROOT / "bench" / "calls" / f"babble_seed{BABBLE_SEED}_n{BABBLE_CALLS}",
+            BABBLE_SEED,
+            BABBLE_CALLS,
+            noise="babble",
+        )
+        items += datasets.simulated_calls(calls, stereo=True, group="calls_stereo_babble", audible=True)
     return items
 
 

@@ -140,3 +140,73 @@ def test_background_talk_between_the_partys_sentences_is_cut_out():
     assert covered(0, said) > 0.9 * said and covered(talk_end, talk_end + said) > 0.9 * said, (
         "the customer's own sentences must be kept"
     )
+
+
+def _sentence(name: str) -> np.ndarray:
+    """A VCTK sentence without the file's leading and trailing silence, at unit peak."""
+    from diarize_service.pipeline.audio import decode
+    from tests.conftest import DATA
+
+    audio = decode(DATA / f"utterances/vctk/{name}.wav", sample_rate=SR)
+    loud = np.flatnonzero(frame_levels(audio) > frame_levels(audio).max() - 20) * FRAME
+    audio = audio[loud[0] : loud[-1] + FRAME]
+    return audio / np.abs(audio).max()
+
+
+def _telephone(signal: np.ndarray, noise: np.ndarray, snr_db: float, speech: np.ndarray) -> np.ndarray:
+    """*noise* scaled to *snr_db* under the speech frames, then the 300-3400 Hz telephone band."""
+    from scipy.signal import butter, sosfiltfilt
+
+    gain = np.sqrt(np.mean(signal[speech] ** 2) / (np.mean(noise**2) * 10 ** (snr_db / 10)))
+    band = butter(4, [300, 3400], btype="bandpass", fs=SR, output="sos")
+    return sosfiltfilt(band, signal + gain * noise)
+
+
+def _covered(regions, start: float, end: float) -> float:
+    return sum(max(0.0, min(r.end, end) - max(r.start, start)) for r in regions)
+
+
+def test_babble_all_call_long_is_not_the_customer(tmp_path):
+    """A simulated call with babble as the line noise (``make_calls.py --noise babble``, SNR 10.6 dB).
+
+    Between the customer's sentences Silero hears the babble as speech, and at
+    that SNR it is within 10 dB of the customer's own level; only its closeness
+    to the line's noise floor gives it away.  Five such stretches (1.5 s) were
+    customer speech before :func:`drop_near_floor`.
+    """
+    import json
+
+    from bench.datasets import make_calls
+    from diarize_service.pipeline.audio import decode_channels
+    from diarize_service.pipeline.channels import channel_speech
+
+    calls = make_calls(tmp_path, seed=301, n_calls=1, noise="babble")
+    meta = json.loads((calls / "dev_s301_000.json").read_text())
+    said = [tuple(s) for seg in meta["segments"] if seg["role"] == "customer" for s in seg["speech"]]
+
+    regions = channel_speech(decode_channels(calls / "dev_s301_000.stereo.wav"), index=1)
+
+    def near_speech(start: float, end: float) -> bool:
+        return any(s - 0.3 < end and start < e + 0.3 for s, e in said)
+
+    babble = [r for r in regions if not near_speech(r.start, r.end)]
+    assert not babble, f"babble taken for the customer: {babble}"
+    kept = sum(_covered(regions, s, e) for s, e in said)
+    assert kept > 0.95 * sum(e - s for s, e in said), "the customer's own speech must stay"
+
+
+def test_a_customer_on_a_very_noisy_line_keeps_their_speech():
+    """Two sentences, 5 dB over white line noise: the quieter one barely clears the noise floor, and stays."""
+    from diarize_service.pipeline.channels import channel_speech
+
+    first, second = _sentence("p301_102"), 0.5 * _sentence("p335_367")
+    gap = np.zeros(2 * SR)
+    customer = np.concatenate([gap, first, gap, second, gap])
+    customer = _telephone(customer, RNG.standard_normal(len(customer)), 5.0, np.abs(customer) > 0)
+    agent = 1e-4 * RNG.standard_normal(len(customer))
+    said = [(2.0, 2.0 + len(first) / SR), (4.0 + len(first) / SR, 4.0 + (len(first) + len(second)) / SR)]
+
+    regions = channel_speech(np.stack([agent, customer]).astype(np.float32), index=1)
+
+    for start, end in said:
+        assert _covered(regions, start, end) > 0.8 * (end - start), f"a sentence was dropped: {regions}"
