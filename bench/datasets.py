@@ -21,6 +21,8 @@ ROOT = Path(__file__).resolve().parent.parent
 SHARED = Path(os.environ.get("SHARED_DIR", ROOT.parent / "shared"))
 DATA = SHARED / "data"
 MAKE_CALLS = SHARED / "tools" / "make_calls.py"
+# make_calls.py's roles -> the service's default names in split mode (agent left, customer right)
+SPLIT_NAMES = {"agent": "Agent", "supervisor": "Agent_2", "customer": "Customer"}
 
 
 @dataclass
@@ -34,6 +36,8 @@ class BenchItem:
     utterances: list[tuple[str, float, float, str]] = field(default_factory=list)
     # simulated calls: the reference without speech that is inaudible in the delivered audio
     audible: Annotation | None = None
+    # stereo calls: reference speaker -> the name split mode must give them (Agent, Agent_2, Customer)
+    names: dict[str, str] | None = None
 
 
 def pyannote_sample() -> list[BenchItem]:
@@ -139,6 +143,7 @@ def simulated_calls(
                 None,
                 utts,
                 audible_refs[cid] if audible else None,
+                {spk: SPLIT_NAMES[role] for spk, role in meta["speakers"].items()} if stereo else None,
             )
         )
     return items

@@ -1,4 +1,4 @@
-"""Accuracy metrics for one benchmark item: DER, WER, cpWER, word attribution."""
+"""Accuracy metrics for one benchmark item: DER, names (IER), WER, cpWER, word attribution."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from typing import Any
 from meeteval.wer import cp_word_error_rate
 from pyannote.core import Annotation, Segment, Timeline
 from pyannote.metrics.diarization import DiarizationErrorRate
+from pyannote.metrics.identification import IdentificationErrorRate
 from whisper_normalizer.english import EnglishTextNormalizer
 
 _normalize = EnglishTextNormalizer()
@@ -28,6 +29,29 @@ def der_components(
     d = metric(reference, hypothesis, uem=uem, detailed=True)
     return {
         "der": d["diarization error rate"],
+        "miss": d["missed detection"],
+        "false_alarm": d["false alarm"],
+        "confusion": d["confusion"],
+        "total": d["total"],
+    }
+
+
+def names_components(
+    reference: Annotation, hypothesis: Annotation, names: dict[str, str], collar: float
+) -> dict[str, float]:
+    """DER without the optimal mapping: speech counts only under the name the speaker must get.
+
+    In split mode the service names speakers itself (``Agent``, ``Agent_2``,
+    ``Customer``), and a report that calls the supervisor the agent puts the
+    agent's talk time on the wrong person, which DER, mapping speakers
+    optimally, cannot see.  This is pyannote.metrics' identification error
+    rate with the reference speakers renamed by *names* (speaker -> name).
+    """
+    renamed = reference.rename_labels(mapping=names)
+    metric = IdentificationErrorRate(collar=collar, skip_overlap=False)
+    d = metric(renamed, hypothesis, detailed=True)
+    return {
+        "der": d["identification error rate"],
         "miss": d["missed detection"],
         "false_alarm": d["false alarm"],
         "confusion": d["confusion"],

@@ -41,7 +41,7 @@ from diarize_service.pipeline.audio import decode
 from diarize_service.pipeline.processor import CallProcessor
 
 from . import audibility, datasets
-from .metrics import annotation, cpwer, der_components, wer, word_attribution
+from .metrics import annotation, cpwer, der_components, names_components, wer, word_attribution
 
 ROOT = Path(__file__).resolve().parent.parent
 GROUPS = ("sample", "ami", "calls_mono", "calls_stereo", "calls_stereo_voices", "calls_stereo_babble")
@@ -137,6 +137,8 @@ def score(item: datasets.BenchItem, result: dict[str, Any]) -> dict[str, Any]:
     }
     if item.audible is not None:
         row["der25_audible"] = der_components(item.audible, hyp, item.uem, 0.25)
+    if item.names is not None:
+        row["names25"] = names_components(item.reference, hyp, item.names, 0.25)
     if item.utterances:
         ref_text = " ".join(u[3] for u in sorted(item.utterances, key=lambda u: u[1]))
         hyp_text = " ".join(s["text"] for s in result["segments"])
@@ -262,7 +264,7 @@ def _sum(rows, key, sub):
 def aggregate(rows: list[dict[str, Any]]) -> dict[str, Any]:
     audio = sum(r["audio_seconds"] for r in rows)
     agg: dict[str, Any] = {"items": len(rows), "audio_seconds": round(audio, 1)}
-    for key in ("der0", "der25", "segments_der25", "der_mdeval25", "der25_audible"):
+    for key in ("der0", "der25", "segments_der25", "der_mdeval25", "der25_audible", "names25"):
         total = _sum(rows, key, "total")
         agg[key] = {
             part: round(_sum(rows, key, part) / total, 4) if total else math.nan
@@ -316,11 +318,13 @@ def markdown(report: dict[str, Any]) -> str:
         "boundary); DER ±0.25 s is md-eval's `-c 0.25` convention (0.25 s each side, pyannote `collar=0.5`). "
         "audible: c=0.25 against the simulated calls' reference without the speech that is "
         f"{-audibility.INAUDIBLE_SNR_DB:.0f} dB or more under the line noise for {audibility.MIN_RUN} s "
-        "or longer (bench/audibility.py).",
+        "or longer (bench/audibility.py). names: c=0.25 without the optimal speaker mapping, each "
+        "speaker counted only under the name split mode must give them (Agent, Agent_2 for a "
+        "supervisor, Customer; pyannote.metrics' identification error rate).",
         "",
         "| group | files | audio (s) | DER c=0 | DER c=0.25 (miss/FA/conf) | DER ±0.25 s | audible "
-        "| segments DER c=0.25 | WER | cpWER | word attr. | spk count ok |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| names | segments DER c=0.25 | WER | cpWER | word attr. | spk count ok |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for group, a in report["groups"].items():
         d = a["der25"]
@@ -332,6 +336,7 @@ def markdown(report: dict[str, Any]) -> str:
             f"| {group} | {a['items']} | {a['audio_seconds']} | {pct(a['der0']['der'])} | "
             f"{pct(d['der'])} ({pct(d['miss'])}/{pct(d['false_alarm'])}/{pct(d['confusion'])}) | "
             f"{pct(a['der_mdeval25']['der'])} | {pct(a['der25_audible']['der'])} | "
+            f"{pct(a['names25']['der'])} | "
             f"{pct(a['segments_der25']['der'])} | "
             f"{pct(a['wer'])} | {pct(a['cpwer'])} | "
             f"{pct(a['word_attribution'])} | {a['speaker_count_correct']}/{a['items']} |"

@@ -8,8 +8,11 @@ person.  On simulated calls with long supervisor turns (LibriSpeech voices,
 ``make_calls.py --allow-untranscribed``) that was 11 points of split DER.
 
 So the diarizer also runs on each channel (in its own worker, while ASR runs)
-and each voice it finds is judged against the channel's main voice (the one
-with the most speech inside the channel's speech regions):
+and each voice it finds is judged against the channel's main voice: the one
+that talks most inside the channel's speech regions, counting the frames
+that sound above the line's noise floor (``ENERGY_MARGIN_DB``), not the
+length of its turns, which for someone reading out digits spans the pauses
+between them:
 
 * a **second voice** needs ``SECOND_VOICE_SECONDS`` of its own speech, a CAM++
   centroid at least ``SECOND_VOICE_DISTANCE`` (cosine) from the main voice, and
@@ -38,7 +41,7 @@ from itertools import pairwise
 
 import numpy as np
 
-from .channels import FRAME, Region, channel_speech, frame_levels
+from .channels import ENERGY_MARGIN_DB, FRAME, Region, channel_speech, frame_levels
 from .reassignment import join_touching
 from .types import DiarizationOutput, SpeakerTurn
 
@@ -55,6 +58,12 @@ class VoiceProfile:
     seconds: float  # exclusive speech inside the channel's speech regions
     loud_db: float  # 90th percentile of its frame levels there
     centroid: np.ndarray | None  # unit CAM++ centroid; None without a stretch long enough to embed
+    sounding: float | None = None  # of *seconds*, those clearly above the line's noise floor
+
+    @property
+    def speech_seconds(self) -> float:
+        """How much this voice talks: the frames that sound, not the pauses its turns span."""
+        return self.seconds if self.sounding is None else self.sounding
 
 
 def profile_voices(
@@ -65,14 +74,21 @@ def profile_voices(
 ) -> dict[str, VoiceProfile]:
     """Per diarized voice: how much it speaks inside *regions*, how loud, and its centroid."""
     step = FRAME / 16_000
+    sounds = float(np.percentile(levels, 20)) + ENERGY_MARGIN_DB  # the energy detector's speech level
     pieces: dict[str, list[tuple[float, float]]] = {}
     for piece in restrict(_by_time(exclusive_turns), regions):
         pieces.setdefault(piece.speaker, []).append((piece.start, piece.end))
     profiles = {}
     for voice, spans in pieces.items():
-        frames = [levels[int(s / step) : max(int(s / step) + 1, int(e / step))] for s, e in spans]
-        loud = float(np.percentile(np.concatenate(frames), 90))
-        profiles[voice] = VoiceProfile(sum(e - s for s, e in spans), loud, centroids.get(voice))
+        frames = np.concatenate(
+            [levels[int(s / step) : max(int(s / step) + 1, int(e / step))] for s, e in spans]
+        )
+        profiles[voice] = VoiceProfile(
+            seconds=sum(e - s for s, e in spans),
+            loud_db=float(np.percentile(frames, 90)),
+            centroid=centroids.get(voice),
+            sounding=float(np.count_nonzero(frames > sounds) * step),
+        )
     return profiles
 
 
@@ -84,7 +100,7 @@ def classify_voices(profiles: dict[str, VoiceProfile], allow_second: bool = True
     """
     if not profiles:
         return {}
-    main = max(profiles, key=lambda v: profiles[v].seconds)
+    main = max(profiles, key=lambda v: profiles[v].speech_seconds)
     roles = {main: PARTY}
     candidates = []
     for voice, profile in profiles.items():

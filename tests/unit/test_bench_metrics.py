@@ -27,3 +27,23 @@ def test_pyannote_collar_is_the_whole_width_md_eval_collar_is_each_side():
     hypothesis[Segment(1.0, 5.2)] = "A"
     assert der_components(reference, hypothesis, None, collar=0.5)["false_alarm"] == 0.0
     assert abs(der_components(reference, hypothesis, None, collar=0.25)["false_alarm"] - 0.075) < 1e-6
+
+
+def test_names_count_a_swapped_agent_and_supervisor_that_der_forgives():
+    """The supervisor named Agent and the agent Agent_2: DER maps speakers optimally, names do not."""
+    from bench.metrics import names_components
+
+    reference, hypothesis = Annotation(), Annotation()
+    reference[Segment(0.0, 6.0)] = "p317"
+    reference[Segment(6.0, 8.0)] = "yweweler"
+    reference[Segment(8.0, 10.0)] = "p335"
+    hypothesis[Segment(0.0, 6.0)] = "Agent_2"
+    hypothesis[Segment(6.0, 8.0)] = "Agent"
+    hypothesis[Segment(8.0, 10.0)] = "Customer"
+    names = {"p317": "Agent", "yweweler": "Agent_2", "p335": "Customer"}
+
+    assert der_components(reference, hypothesis, None, collar=0.0)["der"] == 0.0
+    named = names_components(reference, hypothesis, names, collar=0.0)
+    assert abs(named["confusion"] - 8.0) < 1e-6 and abs(named["der"] - 0.8) < 1e-6
+    swapped_back = hypothesis.rename_labels(mapping={"Agent": "Agent_2", "Agent_2": "Agent"})
+    assert names_components(reference, swapped_back, names, collar=0.0)["der"] == 0.0

@@ -61,6 +61,23 @@ def test_the_party_is_the_voice_with_most_speech():
     assert roles["A"] == PARTY
 
 
+def test_the_party_is_the_voice_that_sounds_longest_not_the_one_whose_turns_span_most():
+    """A supervisor reading out digits: their turns span the pauses between the digits."""
+    agent = VoiceProfile(20.0, -20.0, unit(1.0), sounding=16.0)
+    digits = VoiceProfile(22.0, -20.0, unit(0.5), sounding=9.0)
+    assert classify_voices({"digits": digits, "agent": agent}) == {"agent": PARTY, "digits": SECOND}
+
+
+def test_profiles_count_the_frames_that_sound_above_the_noise_floor():
+    """Digits 0.3 s long with 0.5 s pauses at the floor (-60 dB): 3.2 s of turn, 1.2 s of sound."""
+    levels = np.full(500, -60.0)
+    for start in (1.0, 1.8, 2.6, 3.4):
+        levels[int(start / STEP) : int((start + 0.3) / STEP)] = -25.0
+    profiles = profile_voices([Region(1.0, 4.2)], [SpeakerTurn(1.0, 4.2, "A")], {}, levels)
+    assert profiles["A"].seconds == pytest.approx(3.2)
+    assert profiles["A"].sounding == pytest.approx(1.2, abs=0.04)  # a frame either way at the edges
+
+
 def test_a_hint_of_two_speakers_keeps_one_voice_per_channel_but_still_drops_background():
     profiles = {
         "A": MAIN,
