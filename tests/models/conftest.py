@@ -82,6 +82,12 @@ def three_party_call(seed3_calls) -> Path:
 
 
 @pytest.fixture(scope="session")
+def digit_supervisor_call(seed3_calls) -> Path:
+    """Dev call dev_s3_001 (3 parties): agent VCTK p317, supervisor reading out digits (FSDD yweweler)."""
+    return seed3_calls / "dev_s3_001"
+
+
+@pytest.fixture(scope="session")
 def similar_voices_call(seed3_calls) -> Path:
     """Dev call dev_s3_004 (152 s, babble): agent ARCTIC aew, customer the LibriVox Austen reader."""
     return seed3_calls / "dev_s3_004"
