@@ -170,7 +170,7 @@ def frames_between(levels: np.ndarray, start: float, end: float) -> np.ndarray:
 
 def drop_background(
     regions: list[Region],
-    channel: np.ndarray,
+    levels: np.ndarray,
     speech: list[tuple[float, float]] | None = None,
     margin_db: float = BACKGROUND_DB,
 ) -> list[Region]:
@@ -186,8 +186,8 @@ def drop_background(
     On the 30 stereo dev + benchmark calls, regions that far down were 22 s,
     of which 1.3 s were reference speech; split-mode DER (c=0.25) went dev s1
     10.1 -> 10.0 %, s2 8.1 -> 7.7 %, s3 5.6 -> 4.6 %, benchmark 10.2 -> 8.0 %.
+    *levels* are the channel's :func:`frame_levels` (as for the other region filters).
     """
-    levels = frame_levels(channel)
     loud = loud_speech_db(levels, speech)
     kept = []
     for region in regions:
@@ -198,7 +198,7 @@ def drop_background(
 
 
 def drop_near_floor(
-    regions: list[Region], channel: np.ndarray, speech: list[tuple[float, float]] | None = None
+    regions: list[Region], levels: np.ndarray, speech: list[tuple[float, float]] | None = None
 ) -> list[Region]:
     """Drop regions whose loud frames stay near the noise floor while the party is clearly louder.
 
@@ -224,7 +224,6 @@ def drop_near_floor(
     11.3 -> 11.1 % and 11.2 -> 11.2 %.  Babble that the VAD joins to the
     party's own words is not touched (bench/README.md, "Babble all call long").
     """
-    levels = frame_levels(channel)
     floor = float(np.percentile(levels, 20))
     frames = [frames_between(levels, s, e) for s, e in speech or []]
     pooled = np.sort(np.concatenate(frames) if frames else levels)
@@ -238,7 +237,7 @@ def drop_near_floor(
 
 
 def cut_quiet_runs(
-    regions: list[Region], channel: np.ndarray, speech: list[tuple[float, float]] | None = None
+    regions: list[Region], levels: np.ndarray, speech: list[tuple[float, float]] | None = None
 ) -> list[Region]:
     """Cut out of each region the runs of QUIET_RUN s or more that stay QUIET_DB under the loud speech.
 
@@ -254,7 +253,6 @@ def cut_quiet_runs(
     already drops most such talk when it is a voice of its own
     (bench/README.md, "Quiet runs inside regions").
     """
-    levels = frame_levels(channel)
     power = np.convolve(10 ** (levels / 10), np.ones(QUIET_SMOOTHING) / QUIET_SMOOTHING, mode="same")
     quiet = 10 * np.log10(power + 1e-12) < loud_speech_db(levels, speech) - QUIET_DB
     step = FRAME / 16_000
@@ -285,8 +283,9 @@ def channel_speech(channels: np.ndarray, index: int) -> list[Region]:
     )
     vad_spans = [(s["start"] / 16_000, s["end"] / 16_000) for s in vad]
     regions = speech_regions(union(vad_spans + energy_spans(audio)), dominant_mask(channels, index))
-    regions = drop_near_floor(drop_background(regions, audio, vad_spans), audio, vad_spans)
-    regions = cut_quiet_runs(regions, audio, vad_spans)
+    levels = frame_levels(audio)
+    regions = drop_near_floor(drop_background(regions, levels, vad_spans), levels, vad_spans)
+    regions = cut_quiet_runs(regions, levels, vad_spans)
     return [with_vad_share(r, vad_spans) for r in regions]
 
 
