@@ -98,7 +98,9 @@ def main(argv: list[str] | None = None) -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--audio", type=Path, required=True, help="MP3, WAV, M4A or FLAC file")
-    parser.add_argument("--output", type=Path, default=Path("results.json"), help="where to write the JSON")
+    parser.add_argument(
+        "--output", type=Path, help="where to write the result (default: results.<format>, e.g. results.json)"
+    )
     parser.add_argument("--server", default="http://localhost:8000")
     parser.add_argument("--num-speakers", type=int)
     parser.add_argument("--min-speakers", type=int)
@@ -116,6 +118,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=float, default=3600, help="seconds to wait for the job")
     parser.add_argument("--poll-interval", type=float, default=0.5)
     args = parser.parse_args(argv)
+    args.output = args.output or Path(f"results.{args.format}")
 
     if not args.audio.is_file():
         console.print(f"[red]error:[/red] no such file: {args.audio}")
