@@ -1,4 +1,4 @@
-"""Leak suppression between the two channels of a split call."""
+"""Leak suppression between the two channels of a split call, and overlap that is not leakage."""
 
 from __future__ import annotations
 
@@ -210,3 +210,62 @@ def test_a_customer_on_a_very_noisy_line_keeps_their_speech():
 
     for start, end in said:
         assert _covered(regions, start, end) > 0.8 * (end - start), f"a sentence was dropped: {regions}"
+
+
+def test_a_short_leak_verdict_between_the_partys_own_loud_frames_is_overlap():
+    from diarize_service.pipeline.channels import bridge_blips
+
+    dominant = np.array([1, 1, 0, 0, 0, 1, 1, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 1], bool)
+    talking = np.array([1, 1, 0, 0, 0, 1, 0, 0, 0, 0, 1, 1, 0, 0, 0, 0, 0, 0, 0, 1], bool)
+    out = bridge_blips(dominant, talking, max_frames=5)
+    assert out[2:5].all()  # talking on both sides: the other party only outdid a syllable
+    assert not out[7:10].any()  # the frame before is the channel's floor, not the party talking
+    assert not out[11:19].any()  # longer than 5 frames: the other party's turn
+
+
+def _overlapped_call(echo_only: bool = False) -> tuple[np.ndarray, float, float]:
+    """The agent (p255) starts 0.5 s into the customer's sentence (p301), 14 dB louder.
+
+    With *echo_only*, the customer says nothing and their line carries the agent's
+    voice 30 ms late, band-limited and 20 dB down, as a telephone hybrid returns it.
+    """
+    from scipy.signal import butter, sosfilt
+
+    from diarize_service.pipeline.audio import decode
+    from tests.conftest import DATA
+
+    rng = np.random.default_rng(1)
+    customer_says = decode(DATA / "utterances/vctk/p301_102.wav", sample_rate=SR)
+    agent_says = decode(DATA / "utterances/vctk/p255_367.wav", sample_rate=SR)
+    n = 2 * SR + len(customer_says) + len(agent_says)
+    agent, customer = np.zeros(n), np.zeros(n)
+    agent_start = int(1.5 * SR)
+    agent[agent_start : agent_start + len(agent_says)] = 0.3 * agent_says / np.abs(agent_says).max()
+    if echo_only:
+        echo = sosfilt(butter(2, [400, 3000], btype="band", fs=SR, output="sos"), 0.1 * agent)
+        delay = int(0.03 * SR)
+        customer[delay:] = echo[:-delay]
+    else:
+        customer[SR : SR + len(customer_says)] = 0.06 * customer_says / np.abs(customer_says).max()
+    agent += 1e-4 * rng.standard_normal(n)
+    customer += 3e-4 * rng.standard_normal(n)
+    return np.stack([agent, customer]).astype(np.float32), agent_start / SR, 1 + len(customer_says) / SR
+
+
+def test_the_quieter_party_keeps_their_words_while_both_talk():
+    """Frame by frame the louder agent outdid the customer's syllables, and the leak rule cut
+    the customer's sentence into pieces of which several were then too short to keep."""
+    from diarize_service.pipeline.channels import channel_speech
+
+    channels, overlap_start, overlap_end = _overlapped_call()
+    regions = channel_speech(channels, index=1)
+    kept = sum(max(0.0, min(r.end, overlap_end) - max(r.start, overlap_start)) for r in regions)
+    assert kept > 1.2, f"only {kept:.2f} s of the customer's overlapped speech kept (0.9 s before): {regions}"
+
+
+def test_a_late_band_limited_echo_of_the_agent_is_still_leakage():
+    from diarize_service.pipeline.channels import channel_speech
+
+    channels, _, _ = _overlapped_call(echo_only=True)
+    regions = channel_speech(channels, index=1)
+    assert sum(r.end - r.start for r in regions) < 0.3, f"the echo became customer speech: {regions}"
