@@ -113,12 +113,16 @@ def bridge_blips(dominant: np.ndarray, talking: np.ndarray, max_frames: int) -> 
     where it is not, the channel sits at its noise floor.
     """
     out = dominant.copy()
-    flags = np.concatenate([[True], dominant, [True]])
-    edges = np.flatnonzero(np.diff(flags.astype(np.int8)))  # where non-dominant runs start and end
-    for start, end in zip(edges[::2], edges[1::2], strict=True):
+    for start, end in runs(~dominant):
         if end - start <= max_frames and start > 0 and end < len(out) and talking[start - 1] and talking[end]:
             out[start:end] = True
     return out
+
+
+def runs(mask: np.ndarray) -> list[tuple[int, int]]:
+    """The runs of True in *mask*, as (first index, one past the last) pairs."""
+    edges = np.flatnonzero(np.diff(np.concatenate([[False], mask, [False]]).astype(np.int8)))
+    return list(zip(edges[::2].tolist(), edges[1::2].tolist(), strict=True))
 
 
 def energy_spans(channel: np.ndarray, margin_db: float = ENERGY_MARGIN_DB) -> list[tuple[float, float]]:
@@ -289,9 +293,7 @@ def cut_quiet_runs(
     for region in regions:
         start = region.start
         lo, hi = int(region.start / step), min(int(np.ceil(region.end / step)), len(quiet))
-        flags = np.concatenate([[False], quiet[lo:hi], [False]])
-        edges = np.flatnonzero(np.diff(flags.astype(np.int8)))
-        for a, b in zip(edges[::2], edges[1::2], strict=True):
+        for a, b in runs(quiet[lo:hi]):
             if b - a >= min_frames:
                 if (lo + a) * step - start >= 0.08:
                     kept.append(Region(start, (lo + a) * step, region.vad_share))
