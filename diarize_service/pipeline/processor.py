@@ -22,7 +22,7 @@ from .channel_voices import PARTY, SECOND, restrict, voice_at
 from .channels import should_split
 from .redaction import redact_turns
 from .result import build_result
-from .turns import build_turns
+from .turns import build_overlapping_turns
 from .types import SpeakerTurn
 from .workers import StageWorkers
 
@@ -148,7 +148,7 @@ class CallProcessor:
             # the ASR worker's regions are the final ones (hold music dropped): voices inside them
             timeline += [SpeakerTurn(t.start, t.end, speaker_of[t.speaker]) for t in restrict(spans, regions)]
         words.sort(key=lambda w: (w.start, w.end))
-        turns = build_turns(words, self.max_pause)
+        turns = build_overlapping_turns(words, self.max_pause)
         names = {name: name for name in [*options.channel_names, *(t.speaker for t in timeline)]}
         best = max((asr for asr, _ in per_channel), key=lambda a: sum(len(s.words) for s in a.segments))
         return (

@@ -101,6 +101,26 @@ def build_turns(words: list[Word], max_pause: float = DEFAULT_MAX_PAUSE) -> list
     return turns
 
 
+def build_overlapping_turns(words: list[Word], max_pause: float = DEFAULT_MAX_PAUSE) -> list[Turn]:
+    """Each speaker's turns built from their own words alone, then ordered by start: turns may overlap.
+
+    For split stereo calls, where every word comes from its speaker's own
+    channel, so two people talking at once is known, not guessed.  Grouping
+    the words of both channels in time order (:func:`build_turns`) cut both
+    sentences at every word of the other: on dev_s302_000 the agent's "I am
+    sure all schools would accept that" and the customer's "That is a lot of
+    writing", said at the same time, became ten one- and two-word lines.  A
+    customer's "yes" while the agent talks now stays one line of its own.
+    """
+    speakers = dict.fromkeys(w.speaker for w in words)
+    turns = [
+        turn
+        for speaker in speakers
+        for turn in build_turns([w for w in words if w.speaker == speaker], max_pause)
+    ]
+    return sorted(turns, key=lambda t: (t.start, t.end))
+
+
 def speaker_names(turns: list[Turn], diarization: list[SpeakerTurn]) -> dict[str, str]:
     """Map diarizer labels to ``Speaker_01, Speaker_02...`` in order of first appearance.
 

@@ -13,6 +13,7 @@ from pyannote.core import Annotation, Segment, Timeline
 from pyannote.database.util import load_rttm
 from pyannote.metrics.diarization import DiarizationErrorRate
 
+from bench.datasets import make_calls
 from tests.audio_files import TELEPHONY_FORMATS, encode
 from tests.conftest import DATA
 
@@ -386,6 +387,34 @@ def test_a_sentence_said_five_times_is_written_five_times():
     # each at the end of its own repeat (the word is the sentence's last, ~2.9 s in)
     for start, said in zip(sorted(written), said_at, strict=True):
         assert said + 2.0 < start < said + len(speech) / SAMPLE_RATE
+
+
+def test_both_parties_talking_at_once_keep_their_sentences_whole(pipeline, tmp_path):
+    """dev_s302_000 in stereo (babble): agent and customer often talk at the same time.
+
+    With the words of both channels grouped in time order, each overlap cut both
+    sentences at every word of the other: 67 transcript lines for 54 reference
+    utterances, 34 of them one or two words long.
+    """
+    calls = make_calls(tmp_path, seed=302, n_calls=1, noise="babble")
+    meta = json.loads((calls / "dev_s302_000.json").read_text())
+    result = pipeline(calls / "dev_s302_000.stereo.wav")
+    segments = result["segments"]
+    assert result["channel_mode"] == "split"
+    assert len(segments) <= len(meta["segments"]), (
+        f"{len(segments)} lines for {len(meta['segments'])} utterances"
+    )
+    assert not [s["text"] for s in segments if len(s["words"]) <= 2]  # every utterance here is a sentence
+    both = [
+        (a, b)
+        for a in segments
+        for b in segments
+        if a["speaker"] == "Agent"
+        and b["speaker"] == "Customer"
+        and a["start"] < b["end"]
+        and b["start"] < a["end"]
+    ]
+    assert both, "no overlapping lines: the call's overlap was lost"
 
 
 def test_supervisor_on_the_agents_line_gets_a_voice_of_its_own(pipeline, three_party_call):

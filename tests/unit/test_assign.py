@@ -123,3 +123,40 @@ def test_snapping_keeps_every_turn(words):
     before = len(build_turns(words, max_pause=1e9))
     snap_to_sentence_ends(words)
     assert len(build_turns(words, max_pause=1e9)) == before
+
+
+def test_two_people_talking_at_once_on_their_own_channels_keep_their_sentences_whole():
+    from diarize_service.pipeline.turns import build_overlapping_turns
+
+    agent = [w(11.5, 11.8, " I", "Agent"), w(11.8, 12.1, " am", "Agent"), w(12.1, 12.4, " sure.", "Agent")]
+    customer = [w(11.9, 12.2, " That", "Customer"), w(12.2, 12.5, " is", "Customer")]
+    later = [w(15.0, 15.4, " Yes.", "Customer")]
+    words = sorted(agent + customer + later, key=lambda x: x.start)
+
+    turns = build_overlapping_turns(words, max_pause=1.5)
+
+    assert [(t.speaker, t.text) for t in turns] == [
+        ("Agent", "I am sure."),
+        ("Customer", "That is"),
+        ("Customer", "Yes."),
+    ]
+    assert len(build_turns(words, max_pause=1.5)) == 5  # time order alone cuts both at every word
+
+
+@given(
+    st.lists(
+        st.tuples(st.floats(0, 100), st.floats(0.05, 1.0), st.sampled_from(["Agent", "Customer", "Agent_2"])),
+        max_size=40,
+    )
+)
+def test_overlapping_turns_keep_every_word_once_with_its_speaker(spec):
+    from diarize_service.pipeline.turns import build_overlapping_turns
+
+    words = sorted(
+        (w(start, start + length, f" w{i}", spk) for i, (start, length, spk) in enumerate(spec)),
+        key=lambda x: x.start,
+    )
+    turns = build_overlapping_turns(words)
+    assert sorted(id(x) for t in turns for x in t.words) == sorted(id(x) for x in words)
+    assert all(x.speaker == t.speaker for t in turns for x in t.words)
+    assert [t.start for t in turns] == sorted(t.start for t in turns)
