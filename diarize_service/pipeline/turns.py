@@ -6,6 +6,9 @@ wherever the speaker changes or the same speaker pauses longer than
 whole ASR segments by majority speaker (what whisperx returns) scores ~61 %
 DER on simulated calls, because batched Whisper segments routinely span
 several turns; word-level turns keep the diarizer's accuracy in the transcript.
+In split stereo calls every word comes from its speaker's own channel, so
+each speaker's turns are built on their own and may overlap
+(:func:`build_overlapping_turns`).
 """
 
 from __future__ import annotations
