@@ -41,7 +41,7 @@ from itertools import pairwise
 
 import numpy as np
 
-from .channels import ENERGY_MARGIN_DB, FRAME, Region, channel_speech, frame_levels
+from .channels import ENERGY_MARGIN_DB, FRAME, Region, channel_speech, frame_levels, frames_between
 from .reassignment import join_touching
 from .types import DiarizationOutput, SpeakerTurn
 
@@ -80,9 +80,7 @@ def profile_voices(
         pieces.setdefault(piece.speaker, []).append((piece.start, piece.end))
     profiles = {}
     for voice, spans in pieces.items():
-        frames = np.concatenate(
-            [levels[int(s / step) : max(int(s / step) + 1, int(e / step))] for s, e in spans]
-        )
+        frames = np.concatenate([frames_between(levels, s, e) for s, e in spans])
         profiles[voice] = VoiceProfile(
             seconds=sum(e - s for s, e in spans),
             loud_db=float(np.percentile(frames, 90)),

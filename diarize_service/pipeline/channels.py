@@ -136,20 +136,12 @@ def energy_spans(channel: np.ndarray, margin_db: float = ENERGY_MARGIN_DB) -> li
     active = levels > np.percentile(levels, 20) + margin_db
     step = FRAME / 16_000
     spans: list[tuple[float, float]] = []
-    i = 0
-    while i < len(active):
-        if not active[i]:
-            i += 1
-            continue
-        j = i
-        while j < len(active) and active[j]:
-            j += 1
-        start, end = i * step, j * step
+    for first, last in runs(active):
+        start, end = first * step, last * step
         if spans and start - spans[-1][1] < ENERGY_BRIDGE:
             spans[-1] = (spans[-1][0], end)
         else:
             spans.append((start, end))
-        i = j
     return [(s, e) for s, e in spans if e - s >= 0.08]
 
 
@@ -171,16 +163,10 @@ def speech_regions(
     step = FRAME / 16_000
     for start, end in vad_spans:
         lo, hi = int(start / step), min(int(np.ceil(end / step)), len(dominant))
-        run_start = None
-        for i in range(lo, hi + 1):
-            active = i < hi and dominant[i]
-            if active and run_start is None:
-                run_start = i
-            elif not active and run_start is not None:
-                s, e = max(start, run_start * step), min(end, i * step)
-                if e - s >= min_duration:
-                    regions.append(Region(s, e))
-                run_start = None
+        for first, last in runs(dominant[lo:hi]):
+            s, e = max(start, (lo + first) * step), min(end, (lo + last) * step)
+            if e - s >= min_duration:
+                regions.append(Region(s, e))
     return regions
 
 
