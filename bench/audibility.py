@@ -141,7 +141,32 @@ def audible_reference(reference: Annotation, inaudible_of: dict[str, Timeline]) 
 
 
 def audible_references(call_dir: Path, stereo: bool) -> dict[str, Annotation]:
-    """call id -> its reference without inaudible speech (per channel for stereo, else in the mix)."""
+    """call id -> its reference without inaudible speech (per channel for stereo, else in the mix).
+
+    Kept as ``audible.{stereo,mono}.rttm`` beside the calls: the replay needs
+    the generator and the speech pool of ``../shared``, which a machine that
+    gets only the calls (the GPU check) does not have, and it costs seconds
+    per call on every benchmark run.
+    """
+    from pyannote.database.util import load_rttm
+
+    cached = call_dir / f"audible.{'stereo' if stereo else 'mono'}.rttm"
+    if cached.exists():
+        index = json.loads((call_dir / "index.json").read_text())
+        loaded = load_rttm(cached)
+        return {
+            call["call_id"]: loaded.get(call["call_id"], Annotation(uri=call["call_id"]))
+            for call in index["calls"]
+        }
+    references = _replayed_audible_references(call_dir, stereo)
+    with cached.open("w") as rttm:
+        for call_id, reference in references.items():
+            reference.uri = call_id
+            reference.write_rttm(rttm)
+    return references
+
+
+def _replayed_audible_references(call_dir: Path, stereo: bool) -> dict[str, Annotation]:
     from pyannote.database.util import load_rttm
 
     references = {}

@@ -67,3 +67,21 @@ def test_replay_finds_the_end_of_every_p335_sentence_inaudible(p335_call):
         assert 0.5 < sentence.duration - kept < 1.0  # 0.88 s of rumble, less the last run's edge
     digits = original.label_timeline("fsdd_nicolas").duration()
     assert reference.label_timeline("fsdd_nicolas").duration() > 0.9 * digits
+
+
+def test_audible_references_are_kept_beside_the_calls_and_read_back_unchanged(p335_call, monkeypatch):
+    """The second call reads ``audible.stereo.rttm`` (a machine with only the calls needs no replay)."""
+    (p335_call / "audible.stereo.rttm").unlink(missing_ok=True)
+    replayed = audibility.audible_references(p335_call, stereo=True)
+    assert (p335_call / "audible.stereo.rttm").is_file()
+
+    def no_replay(*args):
+        raise AssertionError("replayed although the references were kept")
+
+    monkeypatch.setattr(audibility, "replay", no_replay)
+    read_back = audibility.audible_references(p335_call, stereo=True)
+    assert read_back.keys() == replayed.keys()
+    for call_id, reference in replayed.items():
+        for speaker in reference.labels():
+            kept = read_back[call_id].label_timeline(speaker).duration()
+            assert kept == pytest.approx(reference.label_timeline(speaker).duration(), abs=0.01)
