@@ -17,16 +17,10 @@ from __future__ import annotations
 import re
 from datetime import date
 
+from .digits import clean, digits_in
 from .turns import Turn
 from .types import Word
 
-SPOKEN_DIGITS = {
-    "zero": "0", "oh": "0", "o": "0", "nil": "0", "one": "1", "two": "2", "three": "3",
-    "four": "4", "five": "5", "six": "6", "seven": "7", "eight": "8", "nine": "9",
-    # Afrikaans digits (code-switching is common on South African calls)
-    "nul": "0", "een": "1", "twee": "2", "drie": "3", "vier": "4", "vyf": "5", "ses": "6", "sewe": "7",
-    "agt": "8", "ag": "8", "nege": "9",
-}  # fmt: skip
 REPEATERS = {"double": 2, "triple": 3, "dubbel": 2}
 MIN_DIGITS = 6
 EMAIL = re.compile(r"^[\w.+-]+@[\w-]+(\.[\w-]+)+$")
@@ -66,23 +60,15 @@ def classify(digits: str) -> str | None:
     return None
 
 
-def _clean(token: str) -> str:
-    return token.strip().strip(".,;:!?\"'()").lower()
-
-
 def _digits_of(token: str, previous_repeat: int) -> tuple[str | None, int]:
     """Digits a word contributes (None: not a digit word) and a pending 'double/triple'."""
-    t = _clean(token).replace("-", "")
+    t = clean(token).replace("-", "")
     if t in REPEATERS:
         return "", REPEATERS[t]
-    if t.startswith("+") and t[1:].isdigit():
-        t = t[1:]
-    if t.isdigit():
-        return t, 1
-    spoken = SPOKEN_DIGITS.get(t)
-    if spoken:
-        return spoken * previous_repeat, 1
-    return None, 1
+    digits = digits_in(token)
+    if digits is None:
+        return None, 1
+    return (digits * previous_repeat if len(digits) == 1 else digits), 1
 
 
 def _digit_spans(words: list[Word]) -> list[tuple[int, int, str]]:
@@ -110,10 +96,10 @@ def _digit_spans(words: list[Word]) -> list[tuple[int, int, str]]:
 def _email_spans(words: list[Word]) -> list[tuple[int, int, str]]:
     spans = []
     for i, w in enumerate(words):
-        if EMAIL.match(_clean(w.word)):
+        if EMAIL.match(clean(w.word)):
             spans.append((i, i + 1, "EMAIL"))
     # spoken: <name ...> at <domain> dot <tld>
-    tokens = [_clean(w.word) for w in words]
+    tokens = [clean(w.word) for w in words]
     for i, tok in enumerate(tokens):
         if tok in ("at", "@") and 0 < i < len(tokens) - 3 and tokens[i + 2] == "dot":
             start = i - 1

@@ -130,16 +130,17 @@ def _transcribe(audio_path: str, options: dict[str, Any]):
 
 
 def _transcribe_channels(audio_path: str, options: dict[str, Any]):
-    """Split-channel calls: per channel, speech regions (VAD minus leakage and music) and their words."""
-    from .channels import channel_speech, drop_unheard, inside
+    """Split-channel calls: per channel, speech regions (VAD minus leakage, music, digit pauses) and words."""
+    from .channels import channel_speech, cut_digit_pauses, drop_unheard, frame_levels, inside
 
     channels = np.load(audio_path)
     out = []
     for index in range(2):
         audio = np.ascontiguousarray(channels[index])
         asr = _transcriber(audio, **options)
-        words = [(w.start, w.end) for seg in asr.segments for w in seg.words]
-        regions = drop_unheard(channel_speech(channels, index), words)
+        words = [w for seg in asr.segments for w in seg.words]
+        regions = drop_unheard(channel_speech(channels, index), [(w.start, w.end) for w in words])
+        regions = cut_digit_pauses(regions, frame_levels(audio), words)
         for seg in asr.segments:
             seg.words = [w for w in seg.words if inside(w.start, w.end, regions)]
         out.append((asr, regions))

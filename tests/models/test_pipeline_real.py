@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 from collections import Counter
@@ -279,7 +280,13 @@ def test_hold_music_on_the_customer_line_is_not_customer_talk(
     assert abs(customer_talk(held, after=12) - customer_talk(clean)) < 0.1 * customer_talk(clean) + 1.0
 
 
-def test_read_out_digits_do_not_come_back_as_a_loop(pipeline, digit_call):
+@pytest.fixture(scope="module")
+def digit_call_result(pipeline, digit_call) -> dict:
+    """dev_s1_001's stereo rendering (split): the customer reads out 71 digits."""
+    return pipeline(digit_call.with_suffix(".stereo.wav"))
+
+
+def test_read_out_digits_do_not_come_back_as_a_loop(digit_call, digit_call_result):
     """Batched greedy decoding looped here ("six, nine, seven, eight, five" x 13, 110 % WER)."""
     from bench.metrics import wer
     from diarize_service.pipeline.loops import find_loops
@@ -288,12 +295,31 @@ def test_read_out_digits_do_not_come_back_as_a_loop(pipeline, digit_call):
     reference = " ".join(
         s["text"] for s in sorted(meta["segments"], key=lambda s: s["start"]) if s["role"] == "customer"
     )
-    result = pipeline(digit_call.with_suffix(".stereo.wav"))
+    result = digit_call_result
     words = [w["word"] for s in result["segments"] if s["speaker"] == "Customer" for w in s["words"]]
     assert not find_loops(words), " ".join(words)
     score = wer(reference, " ".join(words))
     print(f"\ncustomer reading digits: WER {score['wer']:.2f}")
     assert score["wer"] < 0.7
+
+
+def test_pauses_between_read_out_digits_are_not_customer_talk(digit_call, digit_call_result):
+    """The customer's pauses of 0.25-1 s between digits (26 of them, 7.7 s) are silence, not talk.
+
+    Before the digit-pause cut the customer's regions spanned 79 % of them.
+    """
+    meta = json.loads(digit_call.with_suffix(".json").read_text())
+    said = sorted((s for s in meta["segments"] if s["role"] == "customer"), key=lambda s: s["start"])
+    pauses = [
+        Segment(a["end"], b["start"])
+        for a, b in itertools.pairwise(said)
+        if a["speaker"].startswith("fsdd") and 0.25 <= b["start"] - a["end"] <= 1.0
+    ]
+    assert len(pauses) > 10
+    customer = as_annotation(digit_call_result["diarization"]).label_timeline("Customer")
+    spoken_over = sum(customer.crop(pause).duration() for pause in pauses)
+    print(f"\ndigit pauses taken for talk: {spoken_over:.2f} of {sum(p.duration for p in pauses):.2f} s")
+    assert spoken_over < 0.3 * sum(p.duration for p in pauses)
 
 
 def test_full_precision_decoding_leaves_no_stacked_repeats(digit_call):

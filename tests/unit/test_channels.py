@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 
 from diarize_service.pipeline.channels import FRAME, dominant_mask, frame_levels
@@ -269,3 +271,58 @@ def test_a_late_band_limited_echo_of_the_agent_is_still_leakage():
     channels, _, _ = _overlapped_call(echo_only=True)
     regions = channel_speech(channels, index=1)
     assert sum(r.end - r.start for r in regions) < 0.3, f"the echo became customer speech: {regions}"
+
+
+def test_read_out_numbers_are_found_in_the_words():
+    from diarize_service.pipeline.channels import digit_strings
+    from diarize_service.pipeline.types import Word
+
+    def words(text: str, gap: float = 0.2) -> list[Word]:
+        return [Word(k * (0.3 + gap), k * (0.3 + gap) + 0.3, w, 0.9) for k, w in enumerate(text.split())]
+
+    assert digit_strings(words("my number is 0, 8, 2, five")) == [(1.5, 3.3)]
+    assert digit_strings(words("it is 0825 thanks")) == [(1.0, 1.3)]  # one word, several digits
+    assert digit_strings(words("nul agt twee")) == [(0.0, 1.3)]  # Afrikaans
+    assert digit_strings(words("one of them, not the other one")) == []
+    assert digit_strings(words("eight nine", gap=1.5)) == []  # too far apart to be one number
+
+
+def _digit(digit: int, take: int) -> np.ndarray:
+    """A real read-out digit (FSDD, 8 kHz) without its silent ends, at unit peak."""
+    from diarize_service.pipeline.audio import decode
+    from tests.conftest import DATA
+
+    audio = decode(DATA / f"utterances/fsdd_8k/{digit}_jackson_{take}.wav", sample_rate=SR)
+    loud = np.flatnonzero(frame_levels(audio) > frame_levels(audio).max() - 20) * FRAME
+    audio = audio[loud[0] : loud[-1] + FRAME]
+    return audio / np.abs(audio).max()
+
+
+PROSE = ["so", "I", "will", "call", "you", "back", "on", "it", "then", "bye"]
+
+
+def test_pauses_between_read_out_digits_are_cut_out_of_the_region():
+    """An ID number read out digit by digit, 0.3 s apart, in line noise; the VAD's region spans it."""
+    from diarize_service.pipeline.channels import Region, cut_digit_pauses
+    from diarize_service.pipeline.types import Word
+
+    pause, t = 0.3, 0.5
+    pieces, said = [np.zeros(int(t * SR))], []
+    for take, digit in enumerate([0, 8, 2, 5, 5, 5, 1, 2, 3, 4]):
+        audio = _digit(digit, take % 10)
+        said.append(Word(t, t + len(audio) / SR, f"{digit},", 0.9))
+        pieces += [audio, np.zeros(int(pause * SR))]
+        t += len(audio) / SR + pause
+    signal = np.concatenate(pieces)
+    channel = _telephone(signal, RNG.standard_normal(len(signal)), 20, np.abs(signal) > 0)
+    levels = frame_levels(channel)
+    region = Region(said[0].start - 0.05, said[-1].end + 0.05)
+
+    regions = cut_digit_pauses([region], levels, said)
+
+    for before, after in itertools.pairwise(said):
+        assert _covered(regions, before.end, after.start) < 0.5 * pause, f"pause kept: {regions}"
+    kept = [_covered(regions, w.start, w.end) / (w.end - w.start) for w in said]
+    assert min(kept) > 0.7 and np.mean(kept) > 0.9, f"digits cut: {kept}"  # "eight" loses its faint /t/
+    prose = [Word(w.start, w.end, text, 0.9) for w, text in zip(said, PROSE, strict=True)]
+    assert cut_digit_pauses([region], levels, prose) == [region], "an ordinary sentence keeps its pauses"
