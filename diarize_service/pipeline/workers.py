@@ -140,9 +140,10 @@ def _transcribe_channels(audio_path: str, options: dict[str, Any]):
         asr = _transcriber(audio, **options)
         words = [w for seg in asr.segments for w in seg.words]
         regions = drop_unheard(channel_speech(channels, index), [(w.start, w.end) for w in words])
-        regions = cut_digit_pauses(regions, frame_levels(audio), words)
         for seg in asr.segments:
             seg.words = [w for w in seg.words if inside(w.start, w.end, regions)]
+        # after the words are kept: a digit whose time drifted into a pause is still a digit said
+        regions = cut_digit_pauses(regions, frame_levels(audio), words)
         out.append((asr, regions))
     return out
 
