@@ -135,6 +135,13 @@ def runs(mask: np.ndarray) -> list[tuple[int, int]]:
     return list(zip(edges[::2].tolist(), edges[1::2].tolist(), strict=True))
 
 
+def runs_between(mask: np.ndarray, start: float, end: float, min_frames: int) -> list[tuple[float, float]]:
+    """In seconds: the runs of True in *mask* (20 ms frames) from *start* to *end*, *min_frames* or longer."""
+    step = FRAME / 16_000
+    lo, hi = int(start / step), min(int(np.ceil(end / step)), len(mask))
+    return [((lo + a) * step, (lo + b) * step) for a, b in runs(mask[lo:hi]) if b - a >= min_frames]
+
+
 def energy_spans(channel: np.ndarray, margin_db: float = ENERGY_MARGIN_DB) -> list[tuple[float, float]]:
     """Frames louder than the channel's noise floor (20th percentile) by *margin_db*, as spans.
 
@@ -287,9 +294,7 @@ def cut_quiet_runs(
     min_frames = round(QUIET_RUN / step)
     kept: list[Region] = []
     for region in regions:
-        lo, hi = int(region.start / step), min(int(np.ceil(region.end / step)), len(quiet))
-        cuts = [((lo + a) * step, (lo + b) * step) for a, b in runs(quiet[lo:hi]) if b - a >= min_frames]
-        kept += subtract([region], cuts)
+        kept += subtract([region], runs_between(quiet, region.start, region.end, min_frames))
     return kept
 
 
@@ -333,15 +338,9 @@ def cut_digit_pauses(regions: list[Region], levels: np.ndarray, words: Sequence[
     strings = digit_strings(words)
     if not strings:
         return regions
-    step = FRAME / 16_000
     pause = levels < float(np.percentile(levels, 20)) + DIGIT_PAUSE_DB
-    cuts = []
-    for start, end in strings:
-        lo, hi = int(start / step), min(int(np.ceil(end / step)), len(pause))
-        cuts += [
-            ((lo + a) * step, (lo + b) * step) for a, b in runs(pause[lo:hi]) if (b - a) * step >= DIGIT_PAUSE
-        ]
-    return subtract(regions, cuts)
+    min_frames = round(DIGIT_PAUSE * 16_000 / FRAME)
+    return subtract(regions, [cut for s, e in strings for cut in runs_between(pause, s, e, min_frames)])
 
 
 def subtract(regions: list[Region], cuts: list[tuple[float, float]]) -> list[Region]:
