@@ -6,6 +6,7 @@
 #   ./build.sh bench         accuracy/speed benchmark -> bench/results/
 #   ./build.sh setup         only create/refresh .venv and prepare the bundled models
 #   ./build.sh lint          ruff
+#   ./build.sh mutation      break core lines one at a time; each must fail a test (tools/mutation_check.py)
 #   ./build.sh full          docker compose build + up (foreground)
 #   ./build.sh deploy-local  docker compose up -d, wait for /health
 #   ./build.sh deploy-k8s    kubectl apply -f k8s-deployment.yaml
@@ -69,6 +70,10 @@ case "$cmd" in
     "$VENV/bin/ruff" check .
     "$VENV/bin/ruff" format --check .
     ;;
+  mutation)
+    setup requirements-dev.txt
+    exec "$VENV/bin/python" tools/mutation_check.py "$@"
+    ;;
   bench)
     setup requirements-dev.txt
     exec "$VENV/bin/python" -m bench.run "$@"
@@ -92,6 +97,6 @@ case "$cmd" in
     kubectl rollout status deployment/diarization-service --timeout=15m
     ;;
   help|*)
-    sed -n '2,12p' "$0"
+    sed -n '2,13p' "$0"
     ;;
 esac

@@ -14,6 +14,8 @@ if __name__ == "__main__":
         host=settings.host,
         port=settings.port,
         workers=settings.api_workers,
+        # uvicorn's HTTP/1.1 protocol plus a deadline for request headers (slow-loris clients)
+        http="diarize_service.api.http_protocol:GuardedHttpProtocol",
         timeout_graceful_shutdown=int(settings.shutdown_grace_seconds),
         log_level=settings.log_level.lower(),
     )

@@ -31,7 +31,7 @@ import soundfile as sf
 from pyannote.core import Annotation, Segment, Timeline
 from scipy.signal import butter, resample_poly, sosfiltfilt
 
-from .datasets import DATA, MAKE_CALLS
+from .paths import DATA, MAKE_CALLS
 
 INAUDIBLE_SNR_DB = -10.0  # telephone-band speech this far under the line noise cannot be detected
 MIN_RUN = 0.3  # seconds; shorter dips (closures inside words) are speech by any annotator's convention

@@ -7,7 +7,6 @@ an optional UEM (scored region) and, where known, per-speaker reference words.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from dataclasses import dataclass, field
@@ -16,11 +15,8 @@ from pathlib import Path
 from pyannote.core import Annotation, Segment, Timeline
 from pyannote.database.util import load_rttm, load_uem
 
-ROOT = Path(__file__).resolve().parent.parent
-# ../shared beside the checkout; SHARED_DIR points elsewhere (a copy on another machine).
-SHARED = Path(os.environ.get("SHARED_DIR", ROOT.parent / "shared"))
-DATA = SHARED / "data"
-MAKE_CALLS = SHARED / "tools" / "make_calls.py"
+from .paths import DATA, MAKE_CALLS, ROOT, SHARED  # noqa: F401  (ROOT, SHARED: still importable from here)
+
 # make_calls.py's roles -> the service's default names in split mode (agent left, customer right)
 SPLIT_NAMES = {"agent": "Agent", "supervisor": "Agent_2", "customer": "Customer"}
 
@@ -121,6 +117,7 @@ def simulated_calls(
     """
     items = []
     if audible:
+        # imported here: soundfile and scipy load only when audible references are asked for
         from .audibility import audible_references
 
         audible_refs = audible_references(directory, stereo)

@@ -15,7 +15,7 @@ from contextlib import asynccontextmanager
 import structlog
 from fastapi import FastAPI
 
-from .api.auth import RateLimiter
+from .api.auth import RateLimiter, RequestGateMiddleware
 from .api.deps import Services
 from .api.errors import install_error_handlers
 from .api.limits import BodySizeLimitMiddleware
@@ -137,7 +137,13 @@ def create_app(settings: Settings | None = None, processor: Processor | None = N
         "/diarize": settings.max_upload_bytes + slack,
         "/batch-diarize": batches.MAX_BATCH_UPLOADS * settings.max_upload_bytes + slack,
     }
-    app.add_middleware(BodySizeLimitMiddleware, limit_for=body_limits.get)
+    app.add_middleware(
+        BodySizeLimitMiddleware,
+        limit_for=body_limits.get,
+        idle_timeout=settings.request_timeout_seconds,
+        min_bytes_per_second=settings.min_upload_kib_per_second * 1024,
+    )
+    app.add_middleware(RequestGateMiddleware, api_keys=settings.api_keys)  # outermost: before any body read
     app.include_router(jobs.router)
     app.include_router(batches.router)
     app.include_router(health.router)

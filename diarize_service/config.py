@@ -164,7 +164,21 @@ class Settings(BaseSettings):
     api_keys: str = Field(
         "",
         description="Comma-separated API-key hashes ('sha256:<hex>', from `python -m "
-        "diarize_service.api.auth <key>`). Empty = no authentication. /health stays open.",
+        "diarize_service.api.auth <key>`). Empty = no authentication. With keys, every route but "
+        "/health needs one (/metrics, /docs and /openapi.json too), and it is checked before the "
+        "request body is read.",
+    )
+    request_timeout_seconds: float = Field(
+        30.0,
+        gt=0,
+        description="A request's headers must arrive within this long, and an upload may not pause "
+        "longer than this between two reads (408 and the connection closed).",
+    )
+    min_upload_kib_per_second: float = Field(
+        16.0,
+        ge=0,
+        description="After the first REQUEST_TIMEOUT_SECONDS of an upload, its average rate must stay "
+        "above this many KiB/s (408 below), so slow clients cannot hold connections for hours. 0 = off.",
     )
     rate_limit_per_minute: int = Field(
         0, ge=0, description="Submissions per minute per API key (429 above); 0 = unlimited."

@@ -1,10 +1,32 @@
-"""structlog configuration: console logs for people, JSON for log shippers."""
+"""structlog configuration: console logs for people, JSON for log shippers.
+
+Values that come from clients (file names, URLs) are logged with their
+control characters escaped: a file name holding ``\\r\\n`` or a terminal
+escape sequence must not forge log lines or repaint an operator's terminal.
+"""
 
 from __future__ import annotations
 
 import logging
+import re
+from typing import Any
 
 import structlog
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def _escape(value: Any) -> Any:
+    if isinstance(value, str):
+        return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", value)
+    if isinstance(value, list | tuple):
+        return type(value)(_escape(v) for v in value)
+    return value
+
+
+def escape_control_characters(_logger: Any, _method: str, event: dict[str, Any]) -> dict[str, Any]:
+    """structlog processor: every string value with its control characters escaped."""
+    return {key: _escape(value) if key != "exception" else value for key, value in event.items()}
 
 
 def configure_logging(level: str = "INFO", json: bool = False) -> None:
@@ -15,6 +37,7 @@ def configure_logging(level: str = "INFO", json: bool = False) -> None:
             structlog.contextvars.merge_contextvars,
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso"),
+            escape_control_characters,
             structlog.processors.format_exc_info,
             renderer,
         ],

@@ -77,11 +77,11 @@ def video_without_audio(target: Path) -> Path:
     return target
 
 
-def corrupt_copy(source: Path, target: Path) -> Path:
-    """Keep the first bytes (a valid-looking header) and replace the rest with noise."""
+def corrupt_copy(source: Path, target: Path, header_bytes: int = 64) -> Path:
+    """Keep the first *header_bytes* (a valid-looking header) and replace the rest with noise."""
     data = source.read_bytes()
     rng = np.random.default_rng(0)
-    target.write_bytes(data[:64] + rng.integers(0, 256, size=4096, dtype=np.uint8).tobytes())
+    target.write_bytes(data[:header_bytes] + rng.integers(0, 256, size=4096, dtype=np.uint8).tobytes())
     return target
 
 

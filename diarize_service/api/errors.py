@@ -8,6 +8,7 @@ see an HTML page or a bare 500 for their own mistakes.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import structlog
@@ -15,6 +16,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import Send
 
 PROBLEM_JSON = "application/problem+json"
 log = structlog.get_logger(__name__)
@@ -51,6 +53,19 @@ def problem_response(
     body["instance"] = str(request.url.path)
     body.update(extra)
     return JSONResponse(body, status_code=status, headers=headers, media_type=PROBLEM_JSON)
+
+
+async def send_problem(
+    send: Send, status: int, title: str, detail: str, path: str, headers: dict[str, str] | None = None
+) -> None:
+    """The same problem body, sent from ASGI middleware (which answers before any route runs)."""
+    body = json.dumps(
+        {"type": "about:blank", "title": title, "status": status, "detail": detail, "instance": path}
+    ).encode()
+    raw = [(b"content-type", PROBLEM_JSON.encode()), (b"content-length", str(len(body)).encode())]
+    raw += [(k.lower().encode(), v.encode()) for k, v in (headers or {}).items()]
+    await send({"type": "http.response.start", "status": status, "headers": raw})
+    await send({"type": "http.response.body", "body": body})
 
 
 def install_error_handlers(app: FastAPI) -> None:

@@ -7,8 +7,20 @@ so receivers can use any Standard Webhooks library to verify it.  Delivery is
 retried with exponential backoff; a failing receiver never fails the job.
 
 Callback URLs must be http(s) and, unless ``ALLOW_PRIVATE_CALLBACKS``, must
-not resolve to loopback, private, link-local or otherwise internal addresses
-(checked at submission and again before each delivery, against DNS rebinding).
+only resolve to globally routable addresses: they are checked at submission
+and again before each delivery.  Checking the name and then letting httpx
+resolve it again would leave a DNS-rebinding gap (public at check time,
+127.0.0.1 a moment later), so each attempt resolves the host once, checks
+every address, and connects to a checked address itself: the URL carries the
+IP, the ``Host`` header the real name, and for https the TLS handshake is
+verified against the real name (httpcore's ``sni_hostname`` extension becomes
+``server_hostname`` in ``SSLContext.wrap_bio``, which checks the certificate).
+IPv6 forms that carry an IPv4 address (mapped, NAT64, 6to4) are judged by that
+IPv4 address, and transition or deprecated ranges Python still calls global
+(IPv4-compatible, Teredo, site-local, ...) are refused.
+
+Callback URLs may carry credentials (``user:pass@``) or tokens in the query,
+so logs show them masked, with control characters escaped.
 """
 
 from __future__ import annotations
@@ -23,6 +35,7 @@ import os
 import secrets
 import socket
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -31,6 +44,29 @@ import httpx
 import structlog
 
 log = structlog.get_logger(__name__)
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+Resolver = Callable[[str, int], Sequence[str]]
+"""``(host, port) -> IP address strings``; raises OSError when the name does not resolve."""
+
+DEFAULT_PORTS = {"http": 80, "https": 443}
+
+# IPv6 prefixes that embed an IPv4 address (judged by that address) besides
+# IPv4-mapped (::ffff:0:0/96) and 6to4 (2002::/16), which ipaddress decodes.
+_NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
+# Not globally routable, though ipaddress (Python 3.11) calls some of them global.
+_NOT_GLOBAL_V6 = tuple(
+    ipaddress.IPv6Network(net)
+    for net in (
+        "::/96",  # IPv4-compatible (deprecated, RFC 4291), also :: and ::1
+        "::ffff:0:0:0/96",  # IPv4-translated (SIIT)
+        "64:ff9b:1::/48",  # local-use NAT64 (RFC 8215)
+        "2001::/32",  # Teredo: the tunnel ends at an address we cannot judge
+        "5f00::/16",  # SRv6 SIDs (RFC 9602)
+        "3fff::/20",  # documentation (RFC 9637)
+        "fec0::/10",  # site-local (deprecated)
+    )
+)
 
 
 class CallbackURLError(ValueError):
@@ -56,23 +92,107 @@ def sign(secret: bytes, message_id: str, timestamp: int, body: bytes) -> str:
     return "v1," + base64.b64encode(mac).decode()
 
 
-def check_callback_url(url: str, allow_private: bool) -> None:
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise CallbackURLError("callback_url must be an absolute http(s) URL.")
-    if allow_private:
-        return
+def printable(text: str) -> str:
+    """*text* with control (and other non-printable) characters escaped, safe for one log line."""
+    return "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in text)
+
+
+def loggable_url(url: str) -> str:
+    """*url* for logs: userinfo, query and fragment masked, control characters escaped."""
     try:
-        infos = socket.getaddrinfo(parts.hostname, parts.port or 443, proto=socket.IPPROTO_TCP)
-    except socket.gaierror as exc:
-        raise CallbackURLError(f"callback_url host '{parts.hostname}' does not resolve.") from exc
-    for info in infos:
-        address = ipaddress.ip_address(info[4][0])
-        if not address.is_global:
+        parts = urlsplit(url)
+    except ValueError:
+        return "<invalid URL>"
+    if not parts.netloc:
+        return "<not an absolute URL>"
+    _, at, rest = parts.netloc.rpartition("@")
+    if not at and "@" in parts.path:  # an unencoded '/' in a password ends the authority early
+        at, rest = "@", parts.path.rpartition("@")[2]
+    else:
+        rest += parts.path
+    masked = f"{parts.scheme}://" + ("***@" if at else "") + rest
+    masked += "?***" if parts.query else ""
+    masked += "#***" if parts.fragment else ""
+    return printable(masked)
+
+
+def embedded_ipv4(address: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    """The IPv4 address an IPv4-mapped, 6to4 or NAT64 (well-known prefix) address leads to."""
+    if address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    if address.sixtofour is not None:
+        return address.sixtofour
+    if address in _NAT64:
+        return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+    return None
+
+
+def is_public_address(address: IPAddress) -> bool:
+    """True only for globally routable unicast addresses (and IPv6 forms of such IPv4 ones)."""
+    if isinstance(address, ipaddress.IPv6Address):
+        embedded = embedded_ipv4(address)
+        if embedded is not None:
+            return is_public_address(embedded)
+        if any(address in net for net in _NOT_GLOBAL_V6):
+            return False
+    return address.is_global and not address.is_multicast
+
+
+def system_resolver(host: str, port: int) -> list[str]:
+    """The addresses the operating system resolves *host* to, in its preferred order."""
+    infos = socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP)
+    return list(dict.fromkeys(str(info[4][0]) for info in infos))
+
+
+@dataclass(frozen=True)
+class CallbackTarget:
+    """A checked callback: *url* as given, and the addresses it may be sent to.
+
+    ``addresses`` is empty when private targets are allowed: then httpx resolves
+    the name itself, as there is nothing to protect against.
+    """
+
+    url: httpx.URL
+    addresses: tuple[str, ...] = ()
+
+
+def resolve_callback(url: str, allow_private: bool, resolver: Resolver = system_resolver) -> CallbackTarget:
+    """Parse *url*, resolve its host once and check every address (unless *allow_private*)."""
+    try:
+        parsed = httpx.URL(url)
+    except (httpx.InvalidURL, TypeError, ValueError) as exc:  # httpx's message may quote the URL
+        raise CallbackURLError("callback_url is not a valid URL.") from exc
+    if parsed.scheme not in DEFAULT_PORTS or not parsed.raw_host:
+        raise CallbackURLError("callback_url must be an absolute http(s) URL.")
+    if parsed.port is not None and not 0 < parsed.port < 65536:
+        raise CallbackURLError("callback_url has an invalid port.")
+    if allow_private:
+        return CallbackTarget(parsed)
+    host = parsed.raw_host.decode("ascii")
+    try:
+        answers = list(resolver(host, parsed.port or DEFAULT_PORTS[parsed.scheme]))
+    except (OSError, UnicodeError) as exc:
+        raise CallbackURLError(f"callback_url host '{printable(host)}' does not resolve.") from exc
+    if not answers:
+        raise CallbackURLError(f"callback_url host '{printable(host)}' does not resolve.")
+    addresses: list[str] = []
+    for answer in answers:
+        try:
+            address = ipaddress.ip_address(answer)
+        except ValueError as exc:
+            raise CallbackURLError(f"callback_url host '{printable(host)}' does not resolve.") from exc
+        if not is_public_address(address):
             raise CallbackURLError(
                 f"callback_url resolves to a non-public address ({address}); "
                 "set ALLOW_PRIVATE_CALLBACKS=true to allow internal receivers."
             )
+        addresses.append(str(address))
+    return CallbackTarget(parsed, tuple(dict.fromkeys(addresses)))
+
+
+def check_callback_url(url: str, allow_private: bool, resolver: Resolver = system_resolver) -> None:
+    """Raise CallbackURLError unless *url* may be called (see resolve_callback)."""
+    resolve_callback(url, allow_private, resolver)
 
 
 @dataclass(frozen=True)
@@ -85,8 +205,22 @@ class WebhookConfig:
 
 
 class WebhookSender:
-    def __init__(self, config: WebhookConfig) -> None:
+    """Delivers job webhooks in the background.
+
+    *resolver* and *transport* default to the system's DNS and httpx's own
+    transport; tests pass their own to stage DNS answers and networks.
+    """
+
+    def __init__(
+        self,
+        config: WebhookConfig,
+        *,
+        resolver: Resolver = system_resolver,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
         self.config = config
+        self.resolver = resolver
+        self.transport = transport
         self._tasks: set[asyncio.Task] = set()
 
     def notify(self, url: str, job_id: str, status: str, error: str | None) -> None:
@@ -104,36 +238,63 @@ class WebhookSender:
         }
         body = json.dumps(payload, separators=(",", ":")).encode()
         delay = self.config.initial_delay
-        bound = log.bind(job_id=job_id, callback=url)
-        async with httpx.AsyncClient(timeout=self.config.timeout, follow_redirects=False) as client:
+        bound = log.bind(job_id=job_id, callback=loggable_url(url))
+        async with httpx.AsyncClient(
+            timeout=self.config.timeout, follow_redirects=False, transport=self.transport
+        ) as client:
             for attempt in range(1, self.config.max_attempts + 1):
                 try:
-                    await asyncio.to_thread(check_callback_url, url, self.config.allow_private)
-                    timestamp = int(time.time())
-                    response = await client.post(
-                        url,
-                        content=body,
-                        headers={
-                            "content-type": "application/json",
-                            "webhook-id": message_id,
-                            "webhook-timestamp": str(timestamp),
-                            "webhook-signature": sign(self.config.secret, message_id, timestamp, body),
-                        },
+                    # Resolve once per attempt; the request goes to what was checked here.
+                    target = await asyncio.to_thread(
+                        resolve_callback, url, self.config.allow_private, self.resolver
                     )
+                    timestamp = int(time.time())
+                    headers = {
+                        "content-type": "application/json",
+                        "webhook-id": message_id,
+                        "webhook-timestamp": str(timestamp),
+                        "webhook-signature": sign(self.config.secret, message_id, timestamp, body),
+                    }
+                    response = await self._post(client, target, body, headers)
                     if 200 <= response.status_code < 300:
                         bound.info("webhook delivered", attempt=attempt)
                         return True
                     bound.warning("webhook refused", attempt=attempt, status=response.status_code)
                 except CallbackURLError as exc:
-                    bound.warning("webhook target not allowed", error=str(exc))
+                    bound.warning("webhook target not allowed", error=printable(str(exc)))
                     return False
                 except httpx.HTTPError as exc:
-                    bound.warning("webhook failed", attempt=attempt, error=str(exc))
+                    bound.warning(
+                        "webhook failed", attempt=attempt, error=printable(str(exc) or type(exc).__name__)
+                    )
                 if attempt < self.config.max_attempts:
                     await asyncio.sleep(delay)
                     delay *= 2
         bound.error("webhook given up", attempts=self.config.max_attempts)
         return False
+
+    @staticmethod
+    async def _post(
+        client: httpx.AsyncClient, target: CallbackTarget, body: bytes, headers: dict[str, str]
+    ) -> httpx.Response:
+        """POST to the first checked address that accepts a connection."""
+        if not target.addresses:
+            return await client.post(target.url, content=body, headers=headers)
+        host = target.url.raw_host.decode("ascii")
+        pinned_headers = {**headers, "host": target.url.netloc.decode("ascii")}
+        extensions = {"sni_hostname": host} if target.url.scheme == "https" else {}
+        for index, address in enumerate(target.addresses):
+            try:
+                return await client.post(
+                    target.url.copy_with(host=address),
+                    content=body,
+                    headers=pinned_headers,
+                    extensions=extensions,
+                )
+            except (httpx.ConnectError, httpx.ConnectTimeout):
+                if index == len(target.addresses) - 1:
+                    raise
+        raise AssertionError("unreachable: addresses is not empty")
 
     async def close(self, timeout: float = 5.0) -> None:
         if self._tasks:

@@ -36,6 +36,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .audio import evenly_sampled
 from .digits import digits_in
 from .types import Word
 
@@ -83,7 +84,7 @@ def should_split(channels: np.ndarray) -> bool:
     """
     if channels.shape[0] < 2:
         return False
-    left, right = channels[0], channels[1]
+    left, right = evenly_sampled(channels[0]), evenly_sampled(channels[1])
     levels = [float(10 * np.log10(np.mean(c.astype(np.float64) ** 2) + 1e-12)) for c in (left, right)]
     if min(levels) < SILENT_DBFS:
         return False

@@ -14,12 +14,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
 
-import numpy as np
-
 from ..jobs.models import JobOptions
-from .audio import SAMPLE_RATE, EmptyAudioError, decode_channels
 from .channel_voices import PARTY, SECOND, restrict, voice_at
-from .channels import should_split
 from .redaction import redact_turns
 from .result import build_result
 from .turns import build_overlapping_turns
@@ -60,14 +56,10 @@ class CallProcessor:
         timings: dict[str, float] = {}
 
         t = time.perf_counter()
-        channels = await asyncio.to_thread(decode_channels, audio_path, SAMPLE_RATE, self.max_audio_seconds)
-        split = options.channel_mode == "split" or (options.channel_mode == "auto" and should_split(channels))
-        if options.channel_mode == "split" and channels.shape[0] < 2:
-            raise EmptyAudioError("channel_mode=split needs a stereo recording; this one is mono.")
-        audio = channels[:2] if split else channels.mean(axis=0)
-        await asyncio.to_thread(np.save, decoded_path, audio)
-        duration = channels.shape[1] / SAMPLE_RATE
-        del channels, audio
+        # in the decoder process: FFmpeg never parses an upload inside the API process
+        duration, split = await self.workers.decode(
+            audio_path, decoded_path, self.max_audio_seconds, options.channel_mode
+        )
         timings["decode"] = time.perf_counter() - t
         report(PROGRESS["decoded"], "decoded")
 

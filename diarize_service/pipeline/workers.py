@@ -11,14 +11,24 @@ fails with a clear reason instead of killing the API.
 
 Each worker loads its model once, in the pool initializer.  The functions run
 in the worker read the decoded audio from a ``.npy`` file, so no audio crosses
-the process boundary through pickling.
+the process boundary through pickling.  A third, model-less process decodes
+uploads into that file: FFmpeg never parses untrusted bytes in the API
+process, and the decoder runs under an address-space limit.
+
+Each process runs one call at a time, so the stage knows whose work is
+running there: when that job is cancelled (DELETE) or times out, the process
+is killed at once and a fresh one is started, and jobs waiting for the stage
+go on in the new one.  Cooperative cancellation could only stop between
+chunks; CTranslate2 and torch calls cannot be interrupted from outside.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import multiprocessing
 import os
+import resource
 import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -125,15 +135,52 @@ def _describe_diarization() -> dict[str, Any]:
     return {"model": _diarizer.name, "pid": os.getpid()}
 
 
+# A decoder that goes wild inside FFmpeg fails its job instead of taking the machine's memory.
+# It streams to disk (audio.decode_to_file), so it needs little; the limit covers the libraries.
+DECODER_ADDRESS_SPACE_BYTES = 4 * 1024**3
+
+
+def _init_decoder(address_space_bytes: int) -> None:
+    resource.setrlimit(resource.RLIMIT_AS, (address_space_bytes, address_space_bytes))
+
+
+def _describe_decoder() -> dict[str, Any]:
+    return {"pid": os.getpid()}
+
+
+def _decode(audio_path: str, decoded_path: str, max_seconds: float, channel_mode: str) -> tuple[float, bool]:
+    """Decode an upload for the models; returns its duration and whether it is split by channel."""
+    from .audio import EmptyAudioError, decode_to_file, downmix_file
+    from .channels import should_split
+
+    decoded = decode_to_file(Path(audio_path), Path(decoded_path), max_seconds)
+    if channel_mode == "split" and decoded.channels < 2:
+        raise EmptyAudioError("channel_mode=split needs a stereo recording; this one is mono.")
+    split = channel_mode == "split" or (
+        channel_mode == "auto"
+        and decoded.channels == 2
+        and should_split(np.load(decoded_path, mmap_mode="r"))
+    )
+    if not split and decoded.channels == 2:
+        downmix_file(Path(decoded_path))
+    return decoded.duration, split
+
+
+def _load(audio_path: str) -> np.ndarray:
+    """The decoded call: mono ``(samples,)`` or split ``(2, samples)``, C-contiguous."""
+    audio = np.load(audio_path)
+    return np.ascontiguousarray(audio[0] if audio.ndim == 2 and audio.shape[0] == 1 else audio)
+
+
 def _transcribe(audio_path: str, options: dict[str, Any]):
-    return _transcriber(np.load(audio_path), **options)
+    return _transcriber(_load(audio_path), **options)
 
 
 def _transcribe_channels(audio_path: str, options: dict[str, Any]):
     """Split-channel calls: per channel, speech regions (VAD minus leakage, music, digit pauses) and words."""
     from .channels import channel_speech, cut_digit_pauses, drop_unheard, frame_levels, inside
 
-    channels = np.load(audio_path)
+    channels = _load(audio_path)
     out = []
     for index in range(2):
         audio = np.ascontiguousarray(channels[index])
@@ -152,12 +199,12 @@ def _channel_voices(audio_path: str, allow_second: bool):
     """Split-channel calls: per channel, its speech regions cut by voice (runs while ASR does)."""
     from .channel_voices import channel_voices
 
-    channels = np.load(audio_path)
+    channels = _load(audio_path)
     return [channel_voices(channels, index, _diarizer, allow_second) for index in range(2)]
 
 
 def _diarize(audio_path: str, options: dict[str, Any]):
-    return _diarizer(np.load(audio_path), **options)
+    return _diarizer(_load(audio_path), **options)
 
 
 def _assign(asr, diarization, max_pause: float):
@@ -192,38 +239,65 @@ def _exit_with_parent(parent_pid: int) -> None:
 
 
 class _Stage:
-    """A single-process pool that reloads its model if the process dies."""
+    """A single-process pool that runs one call at a time and is replaced when it dies or is stopped."""
 
-    def __init__(self, name: str, initializer, config) -> None:
+    def __init__(self, name: str, initializer, config, describe) -> None:
         self.name = name
         self._initializer = initializer
         self.config = config
+        self._describe = describe
         self._pool: ProcessPoolExecutor | None = None
+        self._lock = asyncio.Lock()
         self.info: dict[str, Any] = {}
+        self.restarts = 0
 
     def _new_pool(self) -> ProcessPoolExecutor:
-        return ProcessPoolExecutor(
+        pool = ProcessPoolExecutor(
             max_workers=1,
             mp_context=multiprocessing.get_context("spawn"),
             initializer=_start_worker,
             initargs=(self._initializer, self.config, os.getpid()),
         )
+        pool.submit(os.getpid)  # start the process (and load its model) now, not at the next job
+        return pool
 
-    async def start(self, describe) -> None:
+    async def start(self) -> None:
         self._pool = self._new_pool()
-        self.info = await self.call(describe)
+        self.info = await self.call(self._describe)
+
+    @property
+    def pids(self) -> list[int]:
+        """The worker process's pid (for tests and metrics); empty while none runs."""
+        processes = getattr(self._pool, "_processes", None) or {}
+        return [p.pid for p in list(processes.values()) if p.is_alive()]
 
     async def call(self, fn, *args):
         assert self._pool is not None, f"{self.name} worker not started"
         loop = asyncio.get_running_loop()
-        try:
-            return await loop.run_in_executor(self._pool, fn, *args)
-        except BrokenProcessPool as exc:
-            self._pool.shutdown(wait=False, cancel_futures=True)
-            self._pool = self._new_pool()
-            raise StageCrashedError(
-                f"The {self.name} worker process died while processing this job (it was restarted)."
-            ) from exc
+        async with self._lock:  # one call in the process at a time: the one running is this one
+            try:
+                return await loop.run_in_executor(self._pool, fn, *args)
+            except asyncio.CancelledError:
+                # DELETE or a timeout: the work in the process is this job's and nobody's else.
+                self._restart(kill=True)
+                raise
+            except BrokenProcessPool as exc:
+                self._restart(kill=False)
+                raise StageCrashedError(
+                    f"The {self.name} worker process died while processing this job (it was restarted)."
+                ) from exc
+
+    def _restart(self, kill: bool) -> None:
+        """Replace the worker process; with *kill*, stop the running one first (SIGKILL)."""
+        old = self._pool
+        if old is not None:
+            if kill:
+                for process in list((getattr(old, "_processes", None) or {}).values()):
+                    with contextlib.suppress(OSError):
+                        process.kill()
+            old.shutdown(wait=False, cancel_futures=True)
+        self.restarts += 1
+        self._pool = self._new_pool()
 
     def shutdown(self) -> None:
         if self._pool is not None:
@@ -235,14 +309,23 @@ class StageWorkers:
     """The ASR and diarization worker processes, started once per API process."""
 
     def __init__(self, asr: AsrConfig, diarization: DiarizationConfig) -> None:
-        self.asr = _Stage("ASR", _init_asr, asr)
-        self.diarization = _Stage("diarization", _init_diarization, diarization)
+        self.decoder = _Stage("decoder", _init_decoder, DECODER_ADDRESS_SPACE_BYTES, _describe_decoder)
+        self.asr = _Stage("ASR", _init_asr, asr, _describe_asr)
+        self.diarization = _Stage("diarization", _init_diarization, diarization, _describe_diarization)
         self.ready = False
 
+    @property
+    def stages(self) -> tuple[_Stage, _Stage, _Stage]:
+        return self.decoder, self.asr, self.diarization
+
     async def start(self) -> None:
-        """Spawn both workers and wait until each has loaded its model."""
-        await asyncio.gather(self.asr.start(_describe_asr), self.diarization.start(_describe_diarization))
+        """Spawn the workers and wait until each has loaded its model."""
+        await asyncio.gather(*(stage.start() for stage in self.stages))
         self.ready = True
+
+    async def decode(self, audio_path: Path, decoded_path: Path, max_seconds: float, channel_mode: str):
+        """Decode the upload into *decoded_path* (see :func:`_decode`): ``(duration, split)``."""
+        return await self.decoder.call(_decode, str(audio_path), str(decoded_path), max_seconds, channel_mode)
 
     async def transcribe(self, audio_path: Path, **options):
         return await self.asr.call(_transcribe, str(audio_path), options)
@@ -262,5 +345,5 @@ class StageWorkers:
 
     def shutdown(self) -> None:
         self.ready = False
-        self.asr.shutdown()
-        self.diarization.shutdown()
+        for stage in self.stages:
+            stage.shutdown()

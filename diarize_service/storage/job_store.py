@@ -12,6 +12,7 @@ from the event loop; a networked implementation would make them async.
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import threading
 import time
@@ -46,13 +47,24 @@ CREATE TABLE IF NOT EXISTS jobs (
 );
 CREATE INDEX IF NOT EXISTS jobs_batch ON jobs (batch_id) WHERE batch_id IS NOT NULL;
 CREATE INDEX IF NOT EXISTS jobs_status_created ON jobs (status, created_at);
-CREATE UNIQUE INDEX IF NOT EXISTS jobs_idempotency ON jobs (owner, idempotency_key)
+"""
+# One job per (owner, key).  The owner is NULL when authentication is off, and NULLs never collide
+# in a unique index, so the index is on coalesce(owner, ''): two concurrent resends without API keys
+# had created two jobs.  Databases from before keep their oldest job per key.
+_IDEMPOTENCY_INDEX = """
+DROP INDEX IF EXISTS jobs_idempotency;
+UPDATE jobs SET idempotency_key = NULL
+    WHERE idempotency_key IS NOT NULL AND rowid NOT IN (
+        SELECT MIN(rowid) FROM jobs WHERE idempotency_key IS NOT NULL
+        GROUP BY coalesce(owner, ''), idempotency_key);
+CREATE UNIQUE INDEX jobs_idempotency_any_owner ON jobs (coalesce(owner, ''), idempotency_key)
     WHERE idempotency_key IS NOT NULL;
 """
 
 
 class JobStore(Protocol):
     def add(self, job: Job) -> None: ...
+    def add_many(self, jobs: list[Job]) -> None: ...
     def get(self, job_id: str) -> Job | None: ...
     def claim_next(self) -> Job | None: ...
     def update_progress(self, job_id: str, progress: float, stage: str) -> None: ...
@@ -76,7 +88,11 @@ class SQLiteJobStore:
     """:class:`JobStore` on a local SQLite file."""
 
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        # Transcripts are personal data: owner-only, like the audio.  SQLite gives the -wal and -shm
+        # files the database file's permissions, so creating it 0600 covers all three.
+        os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+        os.chmod(path, 0o600)
         self._conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=30)
         self._conn.row_factory = sqlite3.Row
         self._lock = threading.Lock()
@@ -84,6 +100,11 @@ class SQLiteJobStore:
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.executescript(_SCHEMA)
+            exists = cur.execute(
+                "SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = 'jobs_idempotency_any_owner'"
+            ).fetchone()
+            if not exists:
+                cur.executescript(_IDEMPOTENCY_INDEX)
 
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Cursor]:
@@ -122,26 +143,41 @@ class SQLiteJobStore:
             batch_id=row["batch_id"],
         )
 
+    _INSERT = (
+        "INSERT INTO jobs (id, status, created_at, options, filename, audio_path, owner, "
+        "idempotency_key, upload_sha256, callback_url, batch_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    )
+
+    @staticmethod
+    def _insert_row(job: Job) -> tuple:
+        return (
+            job.id,
+            job.status.value,
+            job.created_at,
+            job.options.model_dump_json(),
+            job.filename,
+            job.audio_path,
+            job.owner,
+            job.idempotency_key,
+            job.upload_sha256,
+            job.callback_url,
+            job.batch_id,
+        )
+
     def add(self, job: Job) -> None:
         with self._tx() as cur:
-            cur.execute(
-                "INSERT INTO jobs (id, status, created_at, options, filename, audio_path, owner, "
-                "idempotency_key, upload_sha256, callback_url, batch_id) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    job.id,
-                    job.status.value,
-                    job.created_at,
-                    job.options.model_dump_json(),
-                    job.filename,
-                    job.audio_path,
-                    job.owner,
-                    job.idempotency_key,
-                    job.upload_sha256,
-                    job.callback_url,
-                    job.batch_id,
-                ),
-            )
+            cur.execute(self._INSERT, self._insert_row(job))
+
+    def add_many(self, jobs: list[Job]) -> None:
+        """Insert *jobs* in one transaction: a batch is queued whole or not at all."""
+        with self._tx() as cur:
+            cur.execute("BEGIN IMMEDIATE")
+            try:
+                cur.executemany(self._INSERT, [self._insert_row(job) for job in jobs])
+            except BaseException:
+                cur.execute("ROLLBACK")
+                raise
+            cur.execute("COMMIT")
 
     def get(self, job_id: str) -> Job | None:
         with self._tx() as cur:
@@ -246,7 +282,8 @@ class SQLiteJobStore:
     def find_idempotent(self, owner: str | None, key: str) -> Job | None:
         with self._tx() as cur:
             row = cur.execute(
-                "SELECT * FROM jobs WHERE owner IS ? AND idempotency_key = ?", (owner, key)
+                "SELECT * FROM jobs WHERE coalesce(owner, '') = coalesce(?, '') AND idempotency_key = ?",
+                (owner, key),
             ).fetchone()
         return self._row_to_job(row) if row else None
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -70,10 +71,27 @@ def client(settings, processor):
     app = create_app(settings, processor=processor)
     with TestClient(app) as c:
         yield c
+        # A test that failed with the gate closed would otherwise keep a job running into the
+        # shutdown grace period (30 s by default) and its worker thread blocked for 30 s more.
+        processor.gate.set()
+
+
+def wait_until(condition: Callable[[], bool], what: str, timeout: float = 10.0, every: float = 0.02) -> None:
+    """Poll *condition* until it holds; fail the test, saying *what* was awaited, after *timeout* s.
+
+    Every wait in the API tests goes through here or :func:`wait_for`, so that a
+    regression turns into a clear failure instead of a hung test run.
+    """
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+        time.sleep(every)
 
 
 def wait_for(client: TestClient, job_id: str, timeout: float = 30.0) -> dict:
     deadline = time.monotonic() + timeout
+    body: dict = {}
     while time.monotonic() < deadline:
         body = client.get(f"/status/{job_id}").json()
         if body["status"] in ("completed", "failed"):

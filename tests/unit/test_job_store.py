@@ -84,3 +84,101 @@ def test_progress_never_goes_backwards(store):
     store.update_progress("x", 0.5, "b")
     store.update_progress("x", 0.2, "a")
     assert store.get("x").progress == 0.5
+
+
+def _claim_until_empty(path, barrier, results, limit: int) -> None:
+    """One API worker: its own store handle, claiming as fast as it can once everyone is ready."""
+    store = SQLiteJobStore(path)
+    claimed = []
+    barrier.wait(timeout=30)
+    for _ in range(limit):  # bounded: a broken claim that never empties the queue cannot hang the test
+        job = store.claim_next()
+        if job is None:
+            break
+        claimed.append(job.id)
+    store.close()
+    results.put(claimed)
+
+
+@pytest.mark.parametrize("workers", ["processes", "threads"])
+def test_concurrent_claims_from_several_handles_take_each_job_exactly_once(tmp_path, workers):
+    """Several API workers share one SQLite file and claim at the same instant (released by a barrier).
+
+    The alternating two-handle test above cannot see a claim that is not atomic
+    (SELECT the oldest queued job, then UPDATE it): that only goes wrong when
+    two claims interleave, which here 4 workers taking 500 jobs do many times.
+    """
+    import multiprocessing
+    import queue
+    import sqlite3
+    import threading
+
+    path = tmp_path / "j.db"
+    seed = SQLiteJobStore(path)
+    ids = [f"j{i:03d}" for i in range(500)]
+    for i, job_id in enumerate(ids):
+        seed.add(job(job_id, float(i)))
+    seed.close()
+    count = 4
+    if workers == "processes":
+        ctx = multiprocessing.get_context("fork")
+        barrier, results = ctx.Barrier(count), ctx.Queue()
+        runners = [
+            ctx.Process(target=_claim_until_empty, args=(path, barrier, results, 1000)) for _ in range(count)
+        ]
+    else:
+        barrier, results = threading.Barrier(count), queue.Queue()
+        runners = [
+            threading.Thread(target=_claim_until_empty, args=(path, barrier, results, 1000), daemon=True)
+            for _ in range(count)
+        ]
+    for runner in runners:
+        runner.start()
+    per_worker = [results.get(timeout=60) for _ in runners]
+    for runner in runners:
+        runner.join(timeout=10)
+    claimed = [job_id for ids_of_one in per_worker for job_id in ids_of_one]
+    duplicates = sorted({j for j in claimed if claimed.count(j) > 1})
+    assert not duplicates, f"{len(duplicates)} jobs were claimed more than once, e.g. {duplicates[:5]}"
+    assert sorted(claimed) == ids, f"{len(ids) - len(set(claimed))} jobs were never claimed"
+    with sqlite3.connect(path) as conn:
+        states = conn.execute("SELECT status, attempts, COUNT(*) FROM jobs GROUP BY 1, 2").fetchall()
+    assert states == [("processing", 1, len(ids))]
+
+
+def _raw_rows(path) -> dict[str, tuple]:
+    import sqlite3
+
+    with sqlite3.connect(path) as conn:
+        return {r[0]: r[1:] for r in conn.execute("SELECT id, status, stage, result FROM jobs")}
+
+
+def test_expire_results_erases_results_of_jobs_finished_before_the_cutoff_only(tmp_path):
+    """Expiry empties the ``result`` column itself (read back with sqlite3), for completed and
+    failed jobs finished before the cutoff; later and unfinished jobs are untouched."""
+    path = tmp_path / "j.db"
+    s = SQLiteJobStore(path)
+    for job_id, created in (
+        ("old-ok", 1.0),
+        ("old-bad", 2.0),
+        ("new-ok", 3.0),
+        ("running", 4.0),
+        ("queued", 5.0),
+    ):
+        s.add(job(job_id, created))
+    for _ in range(4):
+        s.claim_next()
+    s.complete("old-ok", {"transcript": "secret"})
+    s.fail("old-bad", "boom")
+    cutoff = time.time() + 0.001
+    while time.time() <= cutoff:  # finished_at of new-ok must be strictly after the cutoff
+        time.sleep(0.001)
+    s.complete("new-ok", {"transcript": "fresh"})
+    assert sorted(s.expire_results(cutoff)) == ["old-bad", "old-ok"]
+    assert s.expire_results(cutoff) == []  # expired once, not again
+    s.close()
+    rows = _raw_rows(path)
+    assert rows["old-ok"] == ("completed", "expired", None)
+    assert rows["old-bad"] == ("failed", "expired", None)
+    assert rows["new-ok"] == ("completed", "done", '{"transcript": "fresh"}')
+    assert rows["running"][:2] == ("processing", "starting") and rows["queued"][:2] == ("queued", None)

@@ -95,11 +95,16 @@ def check_capacity(settings, store, jobs: int = 1) -> None:
         )
 
 
-async def save_upload(audio, settings, job_id: str, source: BinaryIO) -> tuple[Path, str]:
-    """Store and probe one upload; on any problem nothing is left on disk."""
+def store_upload(audio, settings, job_id: str, source: BinaryIO) -> tuple[Path, str]:
+    """Store and probe one upload (blocking); on any problem nothing is left on disk.
+
+    Only headers are read here (:func:`probe`); the audio is decoded later, in
+    the decoder process.  A declared length over the limit is refused now,
+    unless the file is too small to hold it (the probe then ignores it).
+    """
     try:
-        path, sha256 = await asyncio.to_thread(audio.save, job_id, source, settings.max_upload_bytes)
-        info = await asyncio.to_thread(probe, path)
+        path, sha256 = audio.save(job_id, source, settings.max_upload_bytes)
+        info = probe(path)
         if info.duration is not None and info.duration > settings.max_audio_seconds:
             raise ProblemError(
                 422,
@@ -118,13 +123,38 @@ async def save_upload(audio, settings, job_id: str, source: BinaryIO) -> tuple[P
     return path, sha256
 
 
+async def save_upload(audio, settings, job_id: str, source: BinaryIO) -> tuple[Path, str]:
+    """:func:`store_upload` off the event loop."""
+    return await asyncio.to_thread(store_upload, audio, settings, job_id, source)
+
+
+def upload_digest(audio, settings, source: BinaryIO) -> str:
+    """SHA-256 of an upload resent with a known Idempotency-Key (stored briefly, then removed)."""
+    scratch = uuid.uuid4().hex
+    try:
+        _, sha256 = audio.save(scratch, source, settings.max_upload_bytes)
+    except UploadTooLargeError as exc:
+        raise ProblemError(413, "Upload too large", str(exc)) from exc
+    finally:
+        audio.delete(scratch)
+    return sha256
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def clean_filename(filename: str | None) -> str:
+    """The client's file name without control characters (they would reach logs and headers)."""
+    return _CONTROL.sub("_", filename or "upload")[:255] or "upload"
+
+
 def new_job(job_id: str, options: JobOptions, filename: str | None, path: Path, **fields) -> Job:
     return Job(
         id=job_id,
         status=JobStatus.QUEUED,
         created_at=time.time(),
         options=options,
-        filename=(filename or "upload")[:255],
+        filename=clean_filename(filename),
         audio_path=str(path),
         **fields,
     )
@@ -156,12 +186,10 @@ async def submit_diarization(
     key returns the original job instead of creating another.
     """
     settings, store, audio, runner = services.settings, services.store, services.audio, services.runner
-    services.rate_limiter.check(client)
-    check_capacity(settings, store)
+    check_capacity(settings, store)  # again: the gate checked before the body arrived
     job_id = uuid.uuid4().hex
     if idempotency_key and (previous := store.find_idempotent(client, idempotency_key)):
-        _, sha256 = await asyncio.to_thread(audio.save, job_id, audio_file.file, settings.max_upload_bytes)
-        audio.delete(job_id)
+        sha256 = await asyncio.to_thread(upload_digest, audio, settings, audio_file.file)
         return _replay(previous, sha256)
     path, sha256 = await save_upload(audio, settings, job_id, audio_file.file)
     job = new_job(

@@ -1,0 +1,62 @@
+"""A real service process for tests: ``python main.py`` on a free port, with its own data dir."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    def __init__(self, data_dir: Path, **env: str) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.env = dict(
+            os.environ,
+            HOST="127.0.0.1",
+            PORT=str(self.port),
+            DATA_DIR=str(data_dir),
+            MODEL_CACHE_DIR=str(ROOT / "var" / "models"),
+            **env,
+        )
+        self.log = data_dir.parent / f"server-{self.port}.log"
+        self.proc: subprocess.Popen | None = None
+        self.memory = None  # set by suites that watch the process
+
+    def start(self, timeout: float = 180, headers: dict[str, str] | None = None) -> Server:
+        self.proc = subprocess.Popen(
+            [sys.executable, "main.py"],
+            cwd=ROOT,
+            env=self.env,
+            stdout=self.log.open("ab"),
+            stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            assert self.proc.poll() is None, f"server exited: {self.log.read_text()[-3000:]}"
+            try:
+                if httpx.get(f"{self.url}/health", timeout=2, headers=headers).status_code == 200:
+                    return self
+            except httpx.TransportError:
+                pass
+            time.sleep(0.5)
+        raise AssertionError(f"server not healthy in {timeout} s: {self.log.read_text()[-3000:]}")
+
+    def kill(self, sig: int = signal.SIGKILL) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            self.proc.wait(timeout=90)

@@ -1,0 +1,509 @@
+"""Mutation check: break one line of a core module at a time and make sure a test notices.
+
+A test that passes whatever the code does protects nothing.  Each entry of
+:data:`MUTATIONS` names a file, an exact snippet of it, a replacement that
+breaks the behaviour the snippet is there for, and the (fast) tests that must
+then fail.  The check copies the repository -- the files ``git ls-files``
+knows plus untracked, non-ignored ones, with their working-tree content -- to a
+temporary directory, applies each mutation there in turn, runs the named tests
+with this Python, and reports each mutation as killed (a test failed) or
+survived (all passed).  The real working tree is never modified.
+
+    ./build.sh mutation                 all mutations
+    ./build.sh mutation -k rate-limit   only those whose name contains "rate-limit"
+    ./build.sh mutation --list          list them and exit
+
+Exit status: 0 when every mutation was killed; 1 when one survived or an
+entry no longer applies (its snippet is missing or not unique -- update the
+entry with the code); 2 when the unmutated tests fail (nothing can be judged).
+
+To add a mutation, append a :class:`Mutation` to :data:`MUTATIONS`.  Keep the
+snippet small but unique in its file, the replacement a plausible slip (a
+deleted line, a flipped comparison, a dropped argument), and the tests fast:
+no ``models`` marker.  Run ``./build.sh mutation -k <name>`` to see it killed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from queue import Queue
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class Mutation:
+    name: str
+    """Short unique id, used by ``-k``."""
+    file: str
+    """Path relative to the repository root."""
+    original: str
+    """Exact text that must occur exactly once in *file*."""
+    replacement: str
+    tests: tuple[str, ...]
+    """pytest node ids that must fail once the mutation is applied."""
+    why: str = ""
+    """What the broken code would do in production."""
+
+
+BODY = "tests/api/test_body_limits.py::"
+RETENTION = "tests/api/test_retention.py::"
+STORE = "tests/unit/test_job_store.py::"
+OPS = "tests/api/test_operations.py::"
+OPTIONS = "tests/api/test_job_options.py::"
+JOBS = "tests/api/test_jobs_api.py::"
+RATE = "tests/unit/test_rate_limiter.py::"
+
+MUTATIONS: list[Mutation] = [
+    # --- upload size limit (MAX_UPLOAD_MB) ---------------------------------------------------
+    Mutation(
+        "body-limit-middleware-removed",
+        "diarize_service/app.py",
+        "    app.add_middleware(BodySizeLimitMiddleware, limit_for=body_limits.get)\n",
+        "",
+        (
+            BODY + "test_declared_content_length_over_the_limit_is_413_before_any_byte_is_read",
+            BODY + "test_chunked_body_over_the_limit_is_413_and_cut_off_while_streaming",
+        ),
+        "oversize bodies are spooled to disk in full before the route refuses them",
+    ),
+    Mutation(
+        "body-limit-declared-length-ignored",
+        "diarize_service/api/limits.py",
+        "if declared.isdigit() and int(declared) > limit:",
+        "if False:",
+        (BODY + "test_declared_content_length_over_the_limit_is_413_before_any_byte_is_read",),
+        "a declared 10 GB upload is read until the byte counter trips",
+    ),
+    Mutation(
+        "body-limit-declared-off-by-one",
+        "diarize_service/api/limits.py",
+        "int(declared) > limit:",
+        "int(declared) >= limit:",
+        (BODY + "test_a_body_of_exactly_the_limit_passes_and_one_byte_more_does_not",),
+        "an upload of exactly the limit is refused",
+    ),
+    Mutation(
+        "body-limit-chunked-count-ignored",
+        "diarize_service/api/limits.py",
+        "if received > limit:",
+        "if False:",
+        (BODY + "test_chunked_body_over_the_limit_is_413_and_cut_off_while_streaming",),
+        "chunked uploads of any size are spooled to a temporary file",
+    ),
+    Mutation(
+        "body-limit-app-reply-not-dropped",
+        "diarize_service/api/limits.py",
+        "if not answered:  # the app's own reply",
+        "if True:  # the app's own reply",
+        (BODY + "test_a_body_of_exactly_the_limit_passes_and_one_byte_more_does_not",),
+        "a second response is sent after the 413 (ASGI protocol error)",
+    ),
+    Mutation(
+        "body-limit-in-wrong-unit",
+        "diarize_service/app.py",
+        '"/diarize": settings.max_upload_bytes + slack,',
+        '"/diarize": int(settings.max_upload_mb) + slack,',
+        (BODY + "test_body_under_the_limit_is_accepted",),
+        "every real upload is refused: the limit is MiB read as bytes",
+    ),
+    Mutation(
+        "upload-copy-limit-ignored",
+        "diarize_service/storage/audio_store.py",
+        "if written > max_bytes:",
+        "if False:",
+        (BODY + "test_upload_just_over_max_upload_is_refused_by_the_route_and_leaves_nothing",),
+        "uploads up to 64 KiB over MAX_UPLOAD_MB are accepted",
+    ),
+    # --- retention (RESULT_TTL_SECONDS) ------------------------------------------------------
+    Mutation(
+        "expiry-keeps-result-in-db",
+        "diarize_service/storage/job_store.py",
+        "\"UPDATE jobs SET result = NULL, stage = 'expired' \"",
+        "\"UPDATE jobs SET stage = 'expired' \"",
+        (
+            RETENTION + "test_expired_result_is_erased_from_the_database",
+            STORE + "test_expire_results_erases_results_of_jobs_finished_before_the_cutoff_only",
+        ),
+        "expired transcripts answer 410 but stay in the database",
+    ),
+    Mutation(
+        "expiry-ignores-cutoff",
+        "diarize_service/storage/job_store.py",
+        '"WHERE finished_at < ? AND stage',
+        '"WHERE ? > 0 AND stage',
+        (STORE + "test_expire_results_erases_results_of_jobs_finished_before_the_cutoff_only",),
+        "results are erased on the first sweep after the job, whatever RESULT_TTL_SECONDS says",
+    ),
+    Mutation(
+        "expiry-skips-failed-jobs",
+        "diarize_service/storage/job_store.py",
+        "(finished_before, JobStatus.COMPLETED.value, JobStatus.FAILED.value)",
+        "(finished_before, JobStatus.COMPLETED.value, JobStatus.COMPLETED.value)",
+        (
+            RETENTION + "test_failed_jobs_expire_too",
+            STORE + "test_expire_results_erases_results_of_jobs_finished_before_the_cutoff_only",
+        ),
+        "failed jobs and their kept audio are kept forever",
+    ),
+    Mutation(
+        "sweeper-keeps-expired-audio",
+        "diarize_service/jobs/runner.py",
+        "        for job_id in expired:\n            self.audio.delete(job_id)\n",
+        "        for job_id in expired:\n            pass\n",
+        (RETENTION + "test_expired_kept_audio_is_deleted_by_the_sweeper",),
+        "with KEEP_AUDIO the recordings outlive their results",
+    ),
+    Mutation(
+        "decoded-copy-kept",
+        "diarize_service/jobs/runner.py",
+        "        self.audio.delete_decoded(job_id)\n",
+        "",
+        (RETENTION + "test_decoded_copy_is_deleted_when_the_job_finishes",),
+        "a full 16 kHz copy of every call stays on disk (KEEP_AUDIO) after its job",
+    ),
+    Mutation(
+        "result-ttl-not-wired",
+        "diarize_service/app.py",
+        "                result_ttl_seconds=settings.result_ttl_seconds,\n",
+        "",
+        (RETENTION + "test_expired_result_is_erased_from_the_database",),
+        "RESULT_TTL_SECONDS is ignored: results live 7 days",
+    ),
+    # --- job claims ----------------------------------------------------------------------------
+    Mutation(
+        "claim-not-atomic",
+        "diarize_service/storage/job_store.py",
+        """            row = cur.execute(
+                "UPDATE jobs SET status = ?, started_at = ?, heartbeat_at = ?, attempts = attempts + 1, "
+                "progress = 0, stage = 'starting' "
+                "WHERE id = (SELECT id FROM jobs WHERE status = ? ORDER BY created_at, rowid LIMIT 1) "
+                "RETURNING *",
+                (JobStatus.PROCESSING.value, now, now, JobStatus.QUEUED.value),
+            ).fetchone()
+""",
+        """            picked = cur.execute(
+                "SELECT id FROM jobs WHERE status = ? ORDER BY created_at, rowid LIMIT 1",
+                (JobStatus.QUEUED.value,),
+            ).fetchone()
+            row = None
+            if picked is not None:
+                row = cur.execute(
+                    "UPDATE jobs SET status = ?, started_at = ?, heartbeat_at = ?, "
+                    "attempts = attempts + 1, progress = 0, stage = 'starting' WHERE id = ? RETURNING *",
+                    (JobStatus.PROCESSING.value, now, now, picked["id"]),
+                ).fetchone()
+""",
+        (STORE + "test_concurrent_claims_from_several_handles_take_each_job_exactly_once",),
+        "two API workers run the same job at once",
+    ),
+    # --- metrics and corrupt uploads -----------------------------------------------------------
+    Mutation(
+        "metric-submitted-not-counted",
+        "diarize_service/api/routes/jobs.py",
+        "    metrics.JOBS_SUBMITTED.inc()\n    runner.notify()\n    return JobAccepted(job_id=job_id)",
+        "    runner.notify()\n    return JobAccepted(job_id=job_id)",
+        (OPS + "test_metrics_count_a_completed_and_a_failed_job",),
+        "diarize_jobs_submitted_total stays at 0",
+    ),
+    Mutation(
+        "metric-audio-seconds-not-counted",
+        "diarize_service/jobs/runner.py",
+        'metrics.AUDIO_SECONDS.inc(result.get("audio_duration", 0.0))',
+        "metrics.AUDIO_SECONDS.inc(0.0)",
+        (OPS + "test_metrics_count_a_completed_and_a_failed_job",),
+        "diarize_audio_seconds_total stays at 0",
+    ),
+    Mutation(
+        "metric-finished-mislabelled",
+        "diarize_service/jobs/runner.py",
+        "metrics.JOBS_FINISHED.labels(final.value).inc()",
+        'metrics.JOBS_FINISHED.labels("completed").inc()',
+        (OPS + "test_metrics_count_a_completed_and_a_failed_job",),
+        "failures are counted as completions",
+    ),
+    Mutation(
+        "probe-skipped-at-submission",
+        "diarize_service/api/routes/jobs.py",
+        "info = await asyncio.to_thread(probe, path)",
+        'info = type("Unprobed", (), {"duration": None})',
+        (JOBS + "test_corrupt_payload_behind_valid_header_fails_the_job_or_is_rejected",),
+        "unreadable files are queued instead of refused with 415",
+    ),
+    Mutation(
+        "audio-error-reason-lost",
+        "diarize_service/jobs/runner.py",
+        "if isinstance(exc, AudioError | StageCrashedError):",
+        "if isinstance(exc, StageCrashedError):",
+        (JOBS + "test_corrupt_payload_behind_valid_header_fails_the_job_or_is_rejected",),
+        "a job failed by bad audio says 'UnsupportedAudioError: ...' instead of the reason",
+    ),
+    # --- options, timeout, health, rate limit --------------------------------------------------
+    Mutation(
+        "channel-mode-dropped",
+        "diarize_service/api/routes/jobs.py",
+        "        channel_mode=channel_mode,\n",
+        '        channel_mode="auto",\n',
+        (OPTIONS + "test_channel_mode_and_names_reach_the_processor",),
+        "channel_mode=split/mixed from the form is ignored",
+    ),
+    Mutation(
+        "channel-names-dropped",
+        "diarize_service/api/routes/jobs.py",
+        "if channel_names else {}",
+        "if False else {}",
+        (OPTIONS + "test_channel_mode_and_names_reach_the_processor",),
+        "channel_names from the form are ignored (always Agent,Customer)",
+    ),
+    Mutation(
+        "speaker-bounds-dropped",
+        "diarize_service/api/routes/jobs.py",
+        "        min_speakers=min_speakers,\n        max_speakers=max_speakers,\n",
+        "        min_speakers=None,\n        max_speakers=None,\n",
+        (OPTIONS + "test_speaker_bounds_reach_the_processor_in_mixed_mode",),
+        "min_speakers/max_speakers from the form are ignored",
+    ),
+    Mutation(
+        "speaker-bounds-not-validated",
+        "diarize_service/jobs/models.py",
+        "self.min_speakers > self.max_speakers:",
+        "self.min_speakers > self.max_speakers + 1:",
+        (OPTIONS + "test_invalid_channel_and_speaker_options_are_422",),
+        "min_speakers=3, max_speakers=2 is queued",
+    ),
+    Mutation(
+        "job-timeout-ignored",
+        "diarize_service/jobs/runner.py",
+        "timeout=self.config.job_timeout_seconds,",
+        "timeout=None,",
+        (OPS + "test_job_running_past_the_timeout_fails_with_the_timeout_message",),
+        "a stuck job holds its slot forever",
+    ),
+    Mutation(
+        "job-timeout-not-wired",
+        "diarize_service/app.py",
+        "                job_timeout_seconds=settings.job_timeout_seconds,\n",
+        "",
+        (OPS + "test_job_running_past_the_timeout_fails_with_the_timeout_message",),
+        "JOB_TIMEOUT_SECONDS is ignored: jobs may run an hour",
+    ),
+    Mutation(
+        "health-never-503",
+        "diarize_service/api/routes/health.py",
+        "    if not loaded:\n        response.status_code = 503\n",
+        "",
+        (OPS + "test_health_is_503_until_the_models_are_loaded",),
+        "readiness probes route calls to a pod whose models are not loaded",
+    ),
+    Mutation(
+        "rate-limit-window-never-slides",
+        "diarize_service/api/auth.py",
+        "                hits.popleft()",
+        "                break",
+        (RATE + "test_the_window_slides_after_60_seconds_not_59",),
+        "a key that hit its limit is locked out for good",
+    ),
+    Mutation(
+        "rate-limit-window-too-long",
+        "diarize_service/api/auth.py",
+        "now - hits[0] >= 60",
+        "now - hits[0] > 60",
+        (RATE + "test_the_window_slides_after_60_seconds_not_59",),
+        "a hit leaves the window later than one minute",
+    ),
+    Mutation(
+        "rate-limit-window-too-short",
+        "diarize_service/api/auth.py",
+        "now - hits[0] >= 60",
+        "now - hits[0] >= 59",
+        (RATE + "test_the_window_slides_after_60_seconds_not_59",),
+        "a key gets more than RATE_LIMIT_PER_MINUTE submissions per minute",
+    ),
+]
+
+
+# --- the runner ---------------------------------------------------------------------------------
+
+
+def repo_files(root: Path) -> list[str]:
+    """Tracked and untracked-but-not-ignored files that exist in the working tree."""
+    out = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=root,
+        check=True,
+        capture_output=True,
+    ).stdout
+    names = sorted({n for n in out.decode().split("\0") if n})
+    return [n for n in names if (root / n).is_file() or (root / n).is_symlink()]
+
+
+def make_copy(root: Path, parent: Path) -> Path:
+    """Copy the working tree (git's view of it) into *parent*/<repo name>; link ../shared beside it."""
+    target = parent / root.name
+    for name in repo_files(root):
+        source, dest = root / name, target / name
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        if source.is_symlink():
+            dest.symlink_to(os.readlink(source))
+        else:
+            shutil.copy2(source, dest)
+    shared = root.parent / "shared"  # tests read recordings from ../shared
+    if shared.exists():
+        (parent / "shared").symlink_to(shared)
+    return target
+
+
+@dataclass
+class Outcome:
+    mutation: Mutation
+    verdict: str  # killed | survived | invalid | timeout
+    seconds: float = 0.0
+    detail: str = ""
+
+
+def pytest_command(python: str, tests: list[str]) -> list[str]:
+    return [python, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", "-m", "not models", *tests]
+
+
+def run_pytest(python: str, copy: Path, tests: list[str], timeout: float) -> tuple[int | None, str]:
+    env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")  # no stale .pyc between mutations
+    env.pop("PYTHONPATH", None)
+    try:
+        proc = subprocess.run(
+            pytest_command(python, tests),
+            cwd=copy,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+    except subprocess.TimeoutExpired as exc:
+        output = exc.stdout.decode(errors="replace") if isinstance(exc.stdout, bytes) else exc.stdout or ""
+        return None, output
+    return proc.returncode, proc.stdout + proc.stderr
+
+
+def first_failure(output: str) -> str:
+    for line in output.splitlines():
+        if line.startswith(("FAILED ", "ERROR ")):
+            return line[:200]
+    return output.strip().splitlines()[-1][:200] if output.strip() else ""
+
+
+def check(mutation: Mutation, python: str, copy: Path, timeout: float) -> Outcome:
+    path = copy / mutation.file
+    if not path.is_file():
+        return Outcome(mutation, "invalid", detail=f"{mutation.file} does not exist")
+    source = path.read_text()
+    found = source.count(mutation.original)
+    if found != 1:
+        return Outcome(mutation, "invalid", detail=f"snippet found {found} times in {mutation.file}")
+    started = time.monotonic()
+    path.write_text(source.replace(mutation.original, mutation.replacement))
+    try:
+        code, output = run_pytest(python, copy, list(mutation.tests), timeout)
+    finally:
+        path.write_text(source)
+    seconds = time.monotonic() - started
+    if code is None:
+        return Outcome(mutation, "timeout", seconds, f"tests ran past {timeout:.0f} s (counted as killed)")
+    if code == 0:
+        return Outcome(mutation, "survived", seconds, "all named tests passed")
+    if code in (4, 5):  # usage error / nothing collected: the entry is wrong, not the code
+        return Outcome(mutation, "invalid", seconds, first_failure(output))
+    return Outcome(mutation, "killed", seconds, first_failure(output))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("-k", dest="select", help="only mutations whose name contains this text")
+    parser.add_argument("--list", action="store_true", help="list the mutations and exit")
+    parser.add_argument("-j", "--jobs", type=int, default=1, help="mutations checked at once (default 1)")
+    parser.add_argument("--timeout", type=float, default=180, help="seconds per mutation (default 180)")
+    parser.add_argument("--python", default=sys.executable, help="interpreter that runs pytest")
+    parser.add_argument("--keep", action="store_true", help="keep the temporary copy (its path is printed)")
+    args = parser.parse_args(argv)
+
+    names = [m.name for m in MUTATIONS]
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        print(f"duplicate mutation names: {', '.join(duplicates)}", file=sys.stderr)
+        return 1
+    chosen = [m for m in MUTATIONS if not args.select or args.select in m.name]
+    if args.list:
+        for m in chosen:
+            print(f"{m.name:40s} {m.file}  ({m.why})")
+        return 0
+    if not chosen:
+        print(f"no mutation matches {args.select!r}", file=sys.stderr)
+        return 1
+
+    workdir = Path(tempfile.mkdtemp(prefix="mutation-check-"))
+    try:
+        copies: Queue[Path] = Queue()
+        for i in range(max(1, args.jobs)):
+            copies.put(make_copy(ROOT, workdir / str(i)))
+        copy = copies.queue[0]
+        where = subprocess.run(
+            [args.python, "-c", "import diarize_service; print(diarize_service.__file__)"],
+            cwd=copy,
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
+        if not where.startswith(str(copy)):
+            print(f"the copy's code is not the one imported ({where or 'import failed'})", file=sys.stderr)
+            return 2
+        tests = sorted({t for m in chosen for t in m.tests})
+        print(f">> baseline: {len(tests)} tests on the unmutated copy in {copy}")
+        code, output = run_pytest(args.python, copy, tests, args.timeout)
+        if code != 0:
+            print(output[-4000:])
+            print(">> the unmutated tests do not pass; fix them first", file=sys.stderr)
+            return 2
+
+        def one(mutation: Mutation) -> Outcome:
+            mine = copies.get()
+            try:
+                outcome = check(mutation, args.python, mine, args.timeout)
+            finally:
+                copies.put(mine)
+            verdict = outcome.verdict.upper()
+            print(f"{verdict:9s} {mutation.name:40s} {outcome.seconds:5.1f} s  {outcome.detail}", flush=True)
+            return outcome
+
+        print(f">> {len(chosen)} mutations")
+        with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
+            outcomes = list(pool.map(one, chosen))
+    finally:
+        if args.keep:
+            print(f">> copy kept in {workdir}")
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+    killed = sum(o.verdict in ("killed", "timeout") for o in outcomes)
+    survived = [o for o in outcomes if o.verdict == "survived"]
+    invalid = [o for o in outcomes if o.verdict == "invalid"]
+    judged = killed + len(survived)
+    score = 100.0 * killed / judged if judged else 0.0
+    print(f"\nmutation score: {killed}/{judged} killed ({score:.0f} %)", end="")
+    print(f"; {len(invalid)} entries no longer apply" if invalid else "")
+    for o in survived:
+        m = o.mutation
+        print(f"  survived: {m.name} ({m.why})")
+        print(f"    {m.file}: {m.original.strip()!r} -> {m.replacement.strip()!r}")
+    for o in invalid:
+        print(f"  invalid:  {o.mutation.name}: {o.detail}")
+    return 1 if survived or invalid else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
