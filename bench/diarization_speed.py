@@ -24,7 +24,7 @@ import torch
 from diarize_service.app import build_workers
 from diarize_service.config import Settings
 from diarize_service.pipeline.audio import decode
-from diarize_service.pipeline.diarization import Diarizer
+from diarize_service.pipeline.diarization.diarizer import Diarizer
 from diarize_service.pipeline.workers import load_diarizer
 
 from . import datasets

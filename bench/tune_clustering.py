@@ -7,7 +7,7 @@ Segmentation and embeddings are computed once per file, then every
 0.25 on dev calls (never the benchmark's seed 101), the AMI development/train
 excerpts and pyannote's real sample call.  Prints the best settings;
 DEFAULT_THRESHOLD, DEFAULT_MERGE_THRESHOLD and CLUSTERING_METHOD in
-diarize_service/pipeline/diarization.py hold the chosen ones.
+diarize_service/pipeline/diarization/diarizer.py hold the chosen ones.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import torch
 
 from diarize_service.models.registry import resolve_diarization
 from diarize_service.pipeline.audio import decode
-from diarize_service.pipeline.diarization import Diarizer
+from diarize_service.pipeline.diarization.diarizer import Diarizer
 
 from . import datasets
 from .metrics import der_components

@@ -1,73 +1,49 @@
 """Application factory: builds the FastAPI app and its services' lifespan.
 
-Start-up order matters: settings -> model resolution (fails fast, naming a
-missing model) -> job store -> model workers (load once) -> job runner.
+Two shapes, one app (``SERVICE_MODE``):
+
+* embedded (default): settings -> model resolution (fails fast, naming a
+  missing model) -> job store -> model workers (load once) -> job runner.
+* cluster: job store (PostgreSQL, migrated at start-up) -> audio store ->
+  Celery dispatcher and sweeper.  No models: workers run jobs
+  (:mod:`diarize_service.worker`).
+
 Shutdown is the reverse, with a grace period for running jobs (SIGTERM from
 Docker/Kubernetes): jobs that do not finish in time go back to the queue.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import structlog
 from fastapi import FastAPI
 
+from . import metrics
 from .api.auth import RateLimiter, RequestGateMiddleware
 from .api.deps import Services
 from .api.errors import install_error_handlers
 from .api.limits import BodySizeLimitMiddleware
-from .api.routes import batches, health, jobs
+from .api.routes import batches, health, jobs, ui
+from .components import build_workers, make_audio_store, make_store, make_webhooks, runner_config
 from .config import Settings
-from .jobs.runner import JobRunner, RunnerConfig
-from .jobs.webhooks import WebhookConfig, WebhookSender, load_or_create_secret
+from .jobs.runner import JobRunner
 from .logging_setup import configure_logging
-from .models.registry import resolve_diarization, resolve_whisper
 from .pipeline.processor import CallProcessor, Processor
-from .pipeline.workers import AsrConfig, DiarizationConfig, StageWorkers
-from .storage.audio_store import AudioStore
-from .storage.job_store import SQLiteJobStore
+
+__all__ = ["build_workers", "create_app"]  # build_workers: bench/ and tests build model workers alike
 
 log = structlog.get_logger(__name__)
 
 
-def build_workers(settings: Settings) -> StageWorkers:
-    """Resolve models (cheap, in this process) and describe the worker processes."""
-    if not settings.allow_model_download:
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    whisper = resolve_whisper(settings.whisper_model, settings.model_cache_dir, settings.allow_model_download)
-    diarization = resolve_diarization(
-        settings.diarization_model, settings.huggingface_token, settings.allow_model_download
-    )
-    return StageWorkers(
-        AsrConfig(
-            spec=whisper,
-            device=settings.device,
-            compute_type=settings.resolved_compute_type,
-            threads=settings.resolved_asr_threads,
-            batch_size=settings.batch_size,
-            download_root=str(settings.model_cache_dir),
-            recheck_unwritten=settings.recheck_unwritten_speech,
-        ),
-        DiarizationConfig(
-            spec=diarization,
-            device=settings.device,
-            threads=settings.resolved_diarization_threads,
-            token=settings.huggingface_token,
-            embedding_batch_size=settings.embedding_batch_size,
-            segmentation_step=settings.segmentation_step,
-            clustering_threshold=settings.clustering_threshold,
-            clustering_merge_threshold=settings.clustering_merge_threshold,
-            embedding_mode=settings.embedding_mode,
-            segmentation_runtime=settings.segmentation_runtime,
-            embedding_runtime=settings.embedding_runtime,
-            segmentation_precision=settings.segmentation_precision,
-            turn_reassignment=settings.turn_reassignment,
-            cache_dir=str(settings.model_cache_dir),
-        ),
-    )
+def _rate_limiter(settings: Settings):
+    """Cluster replicas share their limits in Redis (the broker); one process counts alone."""
+    if settings.cluster and settings.broker_url.startswith(("redis://", "rediss://")):
+        from .api.shared_ratelimit import RedisRateLimiter
+
+        return RedisRateLimiter(settings.broker_url, settings.rate_limit_per_minute)
+    return RateLimiter(settings.rate_limit_per_minute)
 
 
 def create_app(settings: Settings | None = None, processor: Processor | None = None) -> FastAPI:
@@ -77,6 +53,11 @@ def create_app(settings: Settings | None = None, processor: Processor | None = N
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if settings.cluster:
+            async with _cluster_services(settings) as services:
+                app.state.services = services
+                yield
+            return
         workers = None
         job_processor = processor
         if job_processor is None:
@@ -87,33 +68,12 @@ def create_app(settings: Settings | None = None, processor: Processor | None = N
             job_processor = CallProcessor(
                 workers, settings.max_audio_seconds, channel_voices=settings.channel_voices
             )
-        store = SQLiteJobStore(settings.db_path)
-        audio = AudioStore(settings.audio_dir)
-        webhooks = WebhookSender(
-            WebhookConfig(
-                secret=load_or_create_secret(settings.webhook_secret, settings.data_dir),
-                allow_private=settings.allow_private_callbacks,
-                max_attempts=settings.webhook_max_attempts,
-                initial_delay=settings.webhook_initial_delay_seconds,
-            )
-        )
-        runner = JobRunner(
-            store,
-            audio,
-            job_processor,
-            RunnerConfig(
-                max_concurrent_jobs=settings.max_concurrent_jobs,
-                heartbeat_seconds=settings.heartbeat_seconds,
-                job_timeout_seconds=settings.job_timeout_seconds,
-                max_attempts=settings.max_attempts,
-                keep_audio=settings.keep_audio,
-                result_ttl_seconds=settings.result_ttl_seconds,
-            ),
-            webhooks,
-        )
-        app.state.services = Services(
-            settings, store, audio, runner, workers, RateLimiter(settings.rate_limit_per_minute)
-        )
+        store = make_store(settings)
+        audio = make_audio_store(settings)
+        webhooks = make_webhooks(settings)
+        runner = JobRunner(store, audio, job_processor, runner_config(settings), webhooks)
+        app.state.services = Services(settings, store, audio, runner, workers, _rate_limiter(settings))
+        metrics.watch_store(store)
         runner.start()
         try:
             yield
@@ -147,4 +107,32 @@ def create_app(settings: Settings | None = None, processor: Processor | None = N
     app.include_router(jobs.router)
     app.include_router(batches.router)
     app.include_router(health.router)
+    app.include_router(ui.router)  # issue #21: web console /ui and GET /jobs/{job_id}/audio
     return app
+
+
+@asynccontextmanager
+async def _cluster_services(settings: Settings) -> AsyncIterator[Services]:
+    """A stateless API replica: the shared store and audio, and the dispatcher in place of a runner."""
+    from .cluster.dispatcher import ClusterDispatcher
+    from .cluster.queue import make_celery
+    from .jobs.sweeper import Sweeper
+
+    store = make_store(settings)
+    audio = make_audio_store(settings)
+    webhooks = make_webhooks(settings)
+    celery = make_celery(settings)
+    dispatcher = ClusterDispatcher(
+        settings, store, celery, Sweeper(store, audio, runner_config(settings).sweep_policy(), webhooks)
+    )
+    dispatcher.sweeper.on_requeued = dispatcher.publish
+    metrics.watch_store(store)
+    dispatcher.start()
+    try:
+        yield Services(
+            settings, store, audio, dispatcher, None, _rate_limiter(settings), ready=dispatcher.ready
+        )
+    finally:
+        await dispatcher.stop()
+        await webhooks.close()
+        store.close()

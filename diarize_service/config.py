@@ -145,6 +145,13 @@ class Settings(BaseSettings):
     max_upload_mb: float = Field(200.0, gt=0, description="Largest accepted upload in MiB (413 above).")
     max_audio_seconds: float = Field(4 * 3600.0, gt=0, description="Longest accepted recording (422 above).")
     keep_audio: bool = Field(False, description="Keep uploaded audio after a job finishes (POPIA: off).")
+    keep_playback_copy: bool = Field(
+        False,
+        description="Keep a compressed copy of each completed call (Ogg/Opus, about 11 MB an hour, stereo "
+        "kept as stereo) so the web console (/ui) can play it. The copy is call audio, personal data under POPIA: "
+        "it is kept as long as the result (RESULT_TTL_SECONDS) and erased with it, or at once by DELETE "
+        "/jobs/{job_id}. Off: no audio is kept and the console shows the timeline and transcript only.",
+    )
     result_ttl_seconds: float = Field(
         7 * 24 * 3600.0,
         gt=0,
@@ -165,8 +172,8 @@ class Settings(BaseSettings):
         "",
         description="Comma-separated API-key hashes ('sha256:<hex>', from `python -m "
         "diarize_service.api.auth <key>`). Empty = no authentication. With keys, every route but "
-        "/health needs one (/metrics, /docs and /openapi.json too), and it is checked before the "
-        "request body is read.",
+        "/health and the web console's pages under /ui needs one (/metrics, /docs and /openapi.json "
+        "too), and it is checked before the request body is read; the console asks for a key.",
     )
     request_timeout_seconds: float = Field(
         30.0,
@@ -198,6 +205,45 @@ class Settings(BaseSettings):
     log_level: str = Field("INFO", description="Log level.")
     log_json: bool = Field(False, description="Emit JSON logs (for log shippers) instead of console logs.")
 
+    # --- cluster ----------------------------------------------------------------
+    service_mode: Literal["embedded", "cluster"] = Field(
+        "embedded",
+        description="'embedded': one process runs the API, the job queue (SQLite) and the models (the "
+        "one-box default). 'cluster': `python main.py` is a stateless API replica without models, and "
+        "`python -m diarize_service.worker` processes (one per GPU) take jobs from the broker; job records "
+        "live in DATABASE_URL (PostgreSQL) and audio in AUDIO_STORAGE shared by all of them.",
+    )
+    database_url: str = Field(
+        "",
+        description="SQLAlchemy URL of the job store, e.g. 'postgresql+psycopg://diarize:secret@db:5432/"
+        "diarize'. Empty = SQLite in DATA_DIR (one box only). Migrations run at start-up.",
+    )
+    broker_url: str = Field(
+        "redis://localhost:6379/0",
+        description="Cluster mode: the Celery broker, Redis ('redis://host:6379/0') or RabbitMQ "
+        "('amqp://user:pass@host:5672//'). It carries job ids only; the job store stays the truth.",
+    )
+    audio_storage: Literal["file", "s3"] = Field(
+        "file",
+        description="Where uploads wait for a worker: 'file' = DATA_DIR/audio (in a cluster, a volume "
+        "shared by API replicas and workers) or 's3' = an S3-compatible bucket (S3_*).",
+    )
+    s3_endpoint_url: str = Field("", description="S3 endpoint, e.g. 'http://minio:9000'; empty = AWS.")
+    s3_bucket: str = Field("diarize-audio", description="Bucket for uploads (AUDIO_STORAGE=s3).")
+    s3_access_key_id: str = Field("", description="S3 access key (empty = the SDK's default credentials).")
+    s3_secret_access_key: str = Field("", description="S3 secret key.")
+    s3_region: str = Field("us-east-1", description="S3 region.")
+    worker_metrics_port: int = Field(
+        9100, ge=0, description="Cluster workers serve Prometheus metrics here (any path); 0 = off."
+    )
+    job_lease_seconds: float = Field(
+        0.0,
+        ge=0,
+        description="A running job whose worker has not renewed it for this long is handed to another "
+        "worker; the worker itself stops a job it could not renew for half of it, so a job never runs "
+        "twice at once. 0 = 3 x HEARTBEAT_SECONDS.",
+    )
+
     @cached_property
     def resolved_compute_type(self) -> str:
         if self.compute_type != "default":
@@ -207,6 +253,18 @@ class Settings(BaseSettings):
     @property
     def db_path(self) -> Path:
         return self.data_dir / "jobs.sqlite3"
+
+    @property
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.db_path}"
+
+    @property
+    def lease_seconds(self) -> float:
+        return self.job_lease_seconds or 3 * self.heartbeat_seconds
+
+    @property
+    def cluster(self) -> bool:
+        return self.service_mode == "cluster"
 
     @property
     def audio_dir(self) -> Path:

@@ -66,10 +66,10 @@ RATE = "tests/unit/test_rate_limiter.py::"
 MUTATIONS: list[Mutation] = [
     # --- upload size limit (MAX_UPLOAD_MB) ---------------------------------------------------
     Mutation(
-        "body-limit-middleware-removed",
+        "body-limit-middleware-disabled",
         "diarize_service/app.py",
-        "    app.add_middleware(BodySizeLimitMiddleware, limit_for=body_limits.get)\n",
-        "",
+        "limit_for=body_limits.get,",
+        "limit_for=lambda path: None,",
         (
             BODY + "test_declared_content_length_over_the_limit_is_413_before_any_byte_is_read",
             BODY + "test_chunked_body_over_the_limit_is_413_and_cut_off_while_streaming",
@@ -128,8 +128,8 @@ MUTATIONS: list[Mutation] = [
     Mutation(
         "expiry-keeps-result-in-db",
         "diarize_service/storage/job_store.py",
-        "\"UPDATE jobs SET result = NULL, stage = 'expired' \"",
-        "\"UPDATE jobs SET stage = 'expired' \"",
+        '.values(result=None, stage="expired")',
+        '.values(stage="expired")',
         (
             RETENTION + "test_expired_result_is_erased_from_the_database",
             STORE + "test_expire_results_erases_results_of_jobs_finished_before_the_cutoff_only",
@@ -139,16 +139,16 @@ MUTATIONS: list[Mutation] = [
     Mutation(
         "expiry-ignores-cutoff",
         "diarize_service/storage/job_store.py",
-        '"WHERE finished_at < ? AND stage',
-        '"WHERE ? > 0 AND stage',
+        "jobs.c.finished_at < finished_before,",
+        "jobs.c.finished_at.is_not(None),",
         (STORE + "test_expire_results_erases_results_of_jobs_finished_before_the_cutoff_only",),
         "results are erased on the first sweep after the job, whatever RESULT_TTL_SECONDS says",
     ),
     Mutation(
         "expiry-skips-failed-jobs",
         "diarize_service/storage/job_store.py",
-        "(finished_before, JobStatus.COMPLETED.value, JobStatus.FAILED.value)",
-        "(finished_before, JobStatus.COMPLETED.value, JobStatus.COMPLETED.value)",
+        "jobs.c.status.in_((COMPLETED, FAILED)),",
+        "jobs.c.status.in_((COMPLETED,)),",
         (
             RETENTION + "test_failed_jobs_expire_too",
             STORE + "test_expire_results_erases_results_of_jobs_finished_before_the_cutoff_only",
@@ -157,24 +157,33 @@ MUTATIONS: list[Mutation] = [
     ),
     Mutation(
         "sweeper-keeps-expired-audio",
-        "diarize_service/jobs/runner.py",
-        "        for job_id in expired:\n            self.audio.delete(job_id)\n",
-        "        for job_id in expired:\n            pass\n",
+        "diarize_service/jobs/sweeper.py",
+        "            for job_id in expired:\n                self.audio.delete(job_id)\n",
+        "            for job_id in expired:\n                pass\n",
         (RETENTION + "test_expired_kept_audio_is_deleted_by_the_sweeper",),
         "with KEEP_AUDIO the recordings outlive their results",
     ),
     Mutation(
+        "sweeper-failed-job-keeps-audio",
+        "diarize_service/jobs/sweeper.py",
+        "        self.audio.delete_decoded(job_id)\n        if not self.policy.keep_audio:\n"
+        "            self.audio.delete(job_id)\n",
+        "        if not self.policy.keep_audio:\n            pass\n",
+        ("tests/unit/test_sweeper.py::test_job_failed_by_the_sweeper_loses_its_audio_and_decoded_copy",),
+        "a job failed after MAX_ATTEMPTS interruptions keeps its recording until RESULT_TTL",
+    ),
+    Mutation(
         "decoded-copy-kept",
         "diarize_service/jobs/runner.py",
-        "        self.audio.delete_decoded(job_id)\n",
-        "",
+        "    def _cleanup(self, job_id: str) -> None:\n        self.audio.delete_decoded(job_id)\n",
+        "    def _cleanup(self, job_id: str) -> None:\n        pass\n",
         (RETENTION + "test_decoded_copy_is_deleted_when_the_job_finishes",),
         "a full 16 kHz copy of every call stays on disk (KEEP_AUDIO) after its job",
     ),
     Mutation(
         "result-ttl-not-wired",
-        "diarize_service/app.py",
-        "                result_ttl_seconds=settings.result_ttl_seconds,\n",
+        "diarize_service/components.py",
+        "        result_ttl_seconds=settings.result_ttl_seconds,\n",
         "",
         (RETENTION + "test_expired_result_is_erased_from_the_database",),
         "RESULT_TTL_SECONDS is ignored: results live 7 days",
@@ -183,25 +192,16 @@ MUTATIONS: list[Mutation] = [
     Mutation(
         "claim-not-atomic",
         "diarize_service/storage/job_store.py",
-        """            row = cur.execute(
-                "UPDATE jobs SET status = ?, started_at = ?, heartbeat_at = ?, attempts = attempts + 1, "
-                "progress = 0, stage = 'starting' "
-                "WHERE id = (SELECT id FROM jobs WHERE status = ? ORDER BY created_at, rowid LIMIT 1) "
-                "RETURNING *",
-                (JobStatus.PROCESSING.value, now, now, JobStatus.QUEUED.value),
-            ).fetchone()
+        """        statement = (
+            update(jobs)
+            .where(jobs.c.id == oldest.scalar_subquery(), jobs.c.status == QUEUED)
 """,
-        """            picked = cur.execute(
-                "SELECT id FROM jobs WHERE status = ? ORDER BY created_at, rowid LIMIT 1",
-                (JobStatus.QUEUED.value,),
-            ).fetchone()
-            row = None
-            if picked is not None:
-                row = cur.execute(
-                    "UPDATE jobs SET status = ?, started_at = ?, heartbeat_at = ?, "
-                    "attempts = attempts + 1, progress = 0, stage = 'starting' WHERE id = ? RETURNING *",
-                    (JobStatus.PROCESSING.value, now, now, picked["id"]),
-                ).fetchone()
+        """        picked = self._one(oldest)  # SELECT now, UPDATE in a second transaction
+        if picked is None:
+            return None
+        statement = (
+            update(jobs)
+            .where(jobs.c.id == picked[0])
 """,
         (STORE + "test_concurrent_claims_from_several_handles_take_each_job_exactly_once",),
         "two API workers run the same job at once",
@@ -210,8 +210,8 @@ MUTATIONS: list[Mutation] = [
     Mutation(
         "metric-submitted-not-counted",
         "diarize_service/api/routes/jobs.py",
-        "    metrics.JOBS_SUBMITTED.inc()\n    runner.notify()\n    return JobAccepted(job_id=job_id)",
-        "    runner.notify()\n    return JobAccepted(job_id=job_id)",
+        "    metrics.JOBS_SUBMITTED.inc()\n    runner.submitted([job_id])\n",
+        "    runner.submitted([job_id])\n",
         (OPS + "test_metrics_count_a_completed_and_a_failed_job",),
         "diarize_jobs_submitted_total stays at 0",
     ),
@@ -234,7 +234,7 @@ MUTATIONS: list[Mutation] = [
     Mutation(
         "probe-skipped-at-submission",
         "diarize_service/api/routes/jobs.py",
-        "info = await asyncio.to_thread(probe, path)",
+        "info = probe(path)",
         'info = type("Unprobed", (), {"duration": None})',
         (JOBS + "test_corrupt_payload_behind_valid_header_fails_the_job_or_is_rejected",),
         "unreadable files are queued instead of refused with 415",
@@ -274,7 +274,7 @@ MUTATIONS: list[Mutation] = [
     ),
     Mutation(
         "speaker-bounds-not-validated",
-        "diarize_service/jobs/models.py",
+        "diarize_service/pipeline/options.py",
         "self.min_speakers > self.max_speakers:",
         "self.min_speakers > self.max_speakers + 1:",
         (OPTIONS + "test_invalid_channel_and_speaker_options_are_422",),
@@ -290,8 +290,8 @@ MUTATIONS: list[Mutation] = [
     ),
     Mutation(
         "job-timeout-not-wired",
-        "diarize_service/app.py",
-        "                job_timeout_seconds=settings.job_timeout_seconds,\n",
+        "diarize_service/components.py",
+        "        job_timeout_seconds=settings.job_timeout_seconds,\n",
         "",
         (OPS + "test_job_running_past_the_timeout_fails_with_the_timeout_message",),
         "JOB_TIMEOUT_SECONDS is ignored: jobs may run an hour",

@@ -31,11 +31,17 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ..jobs.models import JobStatus
 from .deps import SettingsDep
-from .errors import ProblemError, send_problem
+from .errors import ProblemError, infrastructure_errors, send_problem, unavailable
 
 UNAUTHORIZED = "A valid API key is required (Authorization: Bearer <key> or X-API-Key: <key>)."
 OPEN_PATHS = ("/health",)  # readiness probes carry no key
+CONSOLE = "/ui"  # issue #21: the web console's pages and scripts hold no data; it asks the API with a key
 SUBMISSION_PATHS = ("/diarize", "/batch-diarize")
+
+
+def is_open(path: str) -> bool:
+    """Paths served without a key: /health, and the console's static pages under /ui (issue #21)."""
+    return path in OPEN_PATHS or path == CONSOLE or path.startswith(CONSOLE + "/")
 
 
 def hash_key(key: str) -> str:
@@ -115,7 +121,7 @@ class RequestGateMiddleware:
         self.hashes = configured_hashes(api_keys)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] in OPEN_PATHS:
+        if scope["type"] != "http" or is_open(scope["path"]):
             await self.app(scope, receive, send)
             return
         client = None
@@ -136,6 +142,11 @@ class RequestGateMiddleware:
                         "Too many jobs are waiting; retry later.",
                         headers={"Retry-After": "30"},
                     )
+            except infrastructure_errors() as exc:
+                problem = unavailable(exc)
+                headers = {**(problem.headers or {}), "connection": "close"}
+                await send_problem(send, 503, problem.title, problem.detail, scope["path"], headers)
+                return
             except ProblemError as exc:
                 headers = {**(exc.headers or {}), "connection": "close"}
                 await send_problem(send, exc.status, exc.title, exc.detail, scope["path"], headers)

@@ -6,8 +6,9 @@ never through module globals, so a test app can wire in its own services.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Protocol
 
 from fastapi import Depends, Request
 
@@ -15,10 +16,18 @@ from ..config import Settings
 
 if TYPE_CHECKING:
     from .auth import RateLimiter
-from ..jobs.runner import JobRunner
 from ..pipeline.workers import StageWorkers
 from ..storage.audio_store import AudioStore
 from ..storage.job_store import JobStore
+
+
+class Dispatcher(Protocol):
+    """Where the routes hand jobs on: the embedded job runner, or a cluster's queue."""
+
+    @property
+    def running(self) -> int: ...
+    def submitted(self, job_ids: list[str]) -> None: ...
+    async def cancel(self, job_id: str) -> bool: ...
 
 
 @dataclass
@@ -28,9 +37,10 @@ class Services:
     settings: Settings
     store: JobStore
     audio: AudioStore
-    runner: JobRunner
-    workers: StageWorkers | None  # None when a test injects a fake processor
+    runner: Dispatcher
+    workers: StageWorkers | None  # None in a cluster replica, or when a test injects a fake processor
     rate_limiter: RateLimiter
+    ready: Callable[[], Awaitable[None]] | None = None  # cluster: raises while the store/broker are down
 
 
 def get_services(request: Request) -> Services:
@@ -48,7 +58,7 @@ def get_store(services: ServicesDep) -> JobStore:
     return services.store
 
 
-def get_runner(services: ServicesDep) -> JobRunner:
+def get_runner(services: ServicesDep) -> Dispatcher:
     return services.runner
 
 
@@ -58,5 +68,5 @@ def get_audio(services: ServicesDep) -> AudioStore:
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 StoreDep = Annotated[JobStore, Depends(get_store)]
-RunnerDep = Annotated[JobRunner, Depends(get_runner)]
+RunnerDep = Annotated[Dispatcher, Depends(get_runner)]
 AudioDep = Annotated[AudioStore, Depends(get_audio)]

@@ -55,6 +55,42 @@ def problem_response(
     return JSONResponse(body, status_code=status, headers=headers, media_type=PROBLEM_JSON)
 
 
+def infrastructure_errors() -> tuple[type[BaseException], ...]:
+    """Exceptions that mean a backing service (database, broker, bucket) cannot be reached."""
+    import sqlalchemy.exc
+
+    kinds: list[type[BaseException]] = [sqlalchemy.exc.OperationalError, sqlalchemy.exc.InterfaceError]
+    try:
+        import kombu.exceptions
+        import redis.exceptions
+
+        kinds += [
+            kombu.exceptions.OperationalError,
+            redis.exceptions.ConnectionError,
+            redis.exceptions.TimeoutError,
+        ]
+    except ImportError:  # pragma: no cover - cluster extras not installed
+        pass
+    try:
+        import botocore.exceptions
+
+        kinds += [botocore.exceptions.EndpointConnectionError, botocore.exceptions.ConnectTimeoutError]
+    except ImportError:  # pragma: no cover
+        pass
+    return tuple(kinds)
+
+
+def unavailable(exc: BaseException) -> ProblemError:
+    """503: the job database, the broker or the audio bucket is unreachable; clients retry."""
+    log.warning("backing service unreachable", error=type(exc).__name__)
+    return ProblemError(
+        503,
+        "Service unavailable",
+        "A backing service (job database, queue broker or audio storage) cannot be reached; retry shortly.",
+        headers={"Retry-After": "5"},
+    )
+
+
 async def send_problem(
     send: Send, status: int, title: str, detail: str, path: str, headers: dict[str, str] | None = None
 ) -> None:
@@ -88,6 +124,13 @@ def install_error_handlers(app: FastAPI) -> None:
         return problem_response(
             request, exc.status_code, title, str(exc.detail), getattr(exc, "headers", None)
         )
+
+    for kind in infrastructure_errors():
+
+        @app.exception_handler(kind)
+        async def _unavailable(request: Request, exc: Exception) -> JSONResponse:
+            problem = unavailable(exc)
+            return problem_response(request, 503, problem.title, problem.detail, problem.headers)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

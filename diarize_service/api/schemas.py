@@ -118,6 +118,7 @@ class JobList(BaseModel):
 
 class HealthOut(BaseModel):
     status: str = Field(description="'ok' when models are loaded and jobs can run, else 'starting'.")
+    mode: str = Field("embedded", description="SERVICE_MODE: 'embedded' or 'cluster'.")
     models_loaded: bool
     device: str
     models: dict[str, str]

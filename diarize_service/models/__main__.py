@@ -43,8 +43,8 @@ def _export_segmentation(diarization, settings: Settings):
     """Export segmentation-3.0 to ONNX now rather than at the first start of a worker."""
     from pyannote.audio import Model
 
-    from ..pipeline.diarization import use_bf16
-    from ..pipeline.onnx_segmentation import export, onnx_path
+    from ..pipeline.diarization.diarizer import use_bf16
+    from ..pipeline.diarization.onnx_segmentation import export, onnx_path
 
     bf16 = use_bf16(settings.segmentation_precision)
     target = onnx_path(diarization.segmentation_path, settings.model_cache_dir, bf16)
@@ -55,7 +55,7 @@ def _export_segmentation(diarization, settings: Settings):
 
 def _export_embedding_trunk(diarization, settings: Settings):
     """Export CAM++'s trunk to ONNX now rather than at the first start of a worker."""
-    from ..pipeline.embedding import CamPlusPlusEmbedding, FileTrunkEmbedder
+    from ..pipeline.diarization.embedding import CamPlusPlusEmbedding, FileTrunkEmbedder
 
     trunk = FileTrunkEmbedder(CamPlusPlusEmbedding(diarization.embedding_path))
     return trunk.use_onnx(diarization.embedding_path, settings.model_cache_dir, threads=1)

@@ -1,9 +1,9 @@
 """Digits in recognised words, written ("0825") or spoken ("oh", "eight", Afrikaans "agt").
 
 Read-out numbers matter twice on a call: they are the personal data that
-redaction must find (:mod:`.redaction`), and in split mode the pauses
+redaction must find (:mod:`.output.redaction`), and in split mode the pauses
 between them are silence that the speech regions must not span
-(:func:`.channels.cut_digit_pauses`).  Both read words the same way.
+(:func:`.channels.digit_pauses.cut_digit_pauses`).  Both read words the same way.
 """
 
 from __future__ import annotations

@@ -14,11 +14,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
 
-from ..jobs.models import JobOptions
-from .channel_voices import PARTY, SECOND, restrict, voice_at
-from .redaction import redact_turns
-from .result import build_result
-from .turns import build_overlapping_turns
+from .channels.voices import PARTY, SECOND, restrict, voice_at
+from .options import JobOptions
+from .output.redaction import redact_turns
+from .output.result import build_result
+from .output.turns import build_overlapping_turns
 from .types import SpeakerTurn
 from .workers import StageWorkers
 
@@ -115,7 +115,7 @@ class CallProcessor:
         """One party per channel, plus a second voice where one shares a channel; words interleaved by time.
 
         ASR runs per channel in its worker while the diarization worker finds
-        the voices in each channel (:mod:`.channel_voices`).
+        the voices in each channel (:mod:`.channels.voices`).
         """
         stages = {"asr": self.workers.transcribe_channels(decoded_path, **_asr_options(options))}
         if self.channel_voices:

@@ -82,7 +82,7 @@ _diarizer: Any = None
 
 def _init_asr(config: AsrConfig) -> None:
     global _transcriber
-    from .asr import Transcriber
+    from .asr.transcriber import Transcriber
 
     _transcriber = Transcriber(
         config.spec,
@@ -98,7 +98,7 @@ def _init_asr(config: AsrConfig) -> None:
 
 def load_diarizer(config: DiarizationConfig):
     """The :class:`Diarizer` a diarization worker runs (also used in-process by bench/)."""
-    from .diarization import Diarizer
+    from .diarization.diarizer import Diarizer
 
     return Diarizer(
         config.spec,
@@ -151,7 +151,7 @@ def _describe_decoder() -> dict[str, Any]:
 def _decode(audio_path: str, decoded_path: str, max_seconds: float, channel_mode: str) -> tuple[float, bool]:
     """Decode an upload for the models; returns its duration and whether it is split by channel."""
     from .audio import EmptyAudioError, decode_to_file, downmix_file
-    from .channels import should_split
+    from .channels.speech import should_split
 
     decoded = decode_to_file(Path(audio_path), Path(decoded_path), max_seconds)
     if channel_mode == "split" and decoded.channels < 2:
@@ -178,7 +178,9 @@ def _transcribe(audio_path: str, options: dict[str, Any]):
 
 def _transcribe_channels(audio_path: str, options: dict[str, Any]):
     """Split-channel calls: per channel, speech regions (VAD minus leakage, music, digit pauses) and words."""
-    from .channels import channel_speech, cut_digit_pauses, drop_unheard, frame_levels, inside
+    from .channels.digit_pauses import cut_digit_pauses
+    from .channels.regions import frame_levels, inside
+    from .channels.speech import channel_speech, drop_unheard
 
     channels = _load(audio_path)
     out = []
@@ -197,7 +199,7 @@ def _transcribe_channels(audio_path: str, options: dict[str, Any]):
 
 def _channel_voices(audio_path: str, allow_second: bool):
     """Split-channel calls: per channel, its speech regions cut by voice (runs while ASR does)."""
-    from .channel_voices import channel_voices
+    from .channels.voices import channel_voices
 
     channels = _load(audio_path)
     return [channel_voices(channels, index, _diarizer, allow_second) for index in range(2)]
@@ -208,8 +210,8 @@ def _diarize(audio_path: str, options: dict[str, Any]):
 
 
 def _assign(asr, diarization, max_pause: float):
-    from .assign import label_words
-    from .turns import build_turns, snap_to_sentence_ends, speaker_names
+    from .output.assign import label_words
+    from .output.turns import build_turns, snap_to_sentence_ends, speaker_names
 
     words = snap_to_sentence_ends(label_words(asr, diarization.exclusive_turns))
     turns = build_turns(words, max_pause=max_pause)

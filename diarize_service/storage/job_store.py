@@ -1,80 +1,75 @@
-"""The job store: the single source of truth for job state.
+"""The job store: the single source of truth for job state, on SQLite or PostgreSQL.
 
-SQLite in WAL mode by default: it survives restarts and ``kill -9``, and lets
-several API worker processes on one box share one queue (claiming is a single
-atomic ``UPDATE ... RETURNING``).  :class:`JobStore` is the interface a
-networked store (PostgreSQL, Redis) implements for a cluster.
+The same SQLAlchemy Core queries serve both modes: SQLite (WAL) for the
+one-box default, where several API worker processes share one file, and
+PostgreSQL for a cluster of API replicas and model workers.  Every state
+change is one atomic statement:
 
-Calls are short (sub-millisecond on local disk), so they are made directly
-from the event loop; a networked implementation would make them async.
+* a claim is ``UPDATE ... WHERE status = 'queued' ... RETURNING``, so two
+  claimers never get the same job (on PostgreSQL the oldest-job subquery
+  also ``SKIP LOCKED``s rows another claimer holds);
+* a worker's writes (progress, heartbeat, result) name the worker that
+  claimed the job, so a worker whose lease was taken over can no longer write;
+* results are JSON text (see :mod:`.schema`).
+
+Calls are short, so they are made directly from the event loop; on
+PostgreSQL each is one round trip from a small connection pool.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
-import os
-import sqlite3
-import threading
 import time
+import zlib
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any, Protocol
 
-from ..jobs.models import Job, JobOptions, JobStatus
+from sqlalchemy import (
+    Engine,
+    String,
+    and_,
+    cast,
+    delete,
+    func,
+    insert,
+    literal,
+    literal_column,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.engine import Row
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS jobs (
-    id            TEXT PRIMARY KEY,
-    status        TEXT NOT NULL,
-    created_at    REAL NOT NULL,
-    options       TEXT NOT NULL,
-    filename      TEXT NOT NULL,
-    audio_path    TEXT,
-    progress      REAL NOT NULL DEFAULT 0,
-    stage         TEXT,
-    started_at    REAL,
-    finished_at   REAL,
-    heartbeat_at  REAL,
-    attempts      INTEGER NOT NULL DEFAULT 0,
-    error         TEXT,
-    result        TEXT,
-    owner         TEXT,
-    idempotency_key TEXT,
-    upload_sha256 TEXT,
-    callback_url  TEXT,
-    batch_id      TEXT
-);
-CREATE INDEX IF NOT EXISTS jobs_batch ON jobs (batch_id) WHERE batch_id IS NOT NULL;
-CREATE INDEX IF NOT EXISTS jobs_status_created ON jobs (status, created_at);
-"""
-# One job per (owner, key).  The owner is NULL when authentication is off, and NULLs never collide
-# in a unique index, so the index is on coalesce(owner, ''): two concurrent resends without API keys
-# had created two jobs.  Databases from before keep their oldest job per key.
-_IDEMPOTENCY_INDEX = """
-DROP INDEX IF EXISTS jobs_idempotency;
-UPDATE jobs SET idempotency_key = NULL
-    WHERE idempotency_key IS NOT NULL AND rowid NOT IN (
-        SELECT MIN(rowid) FROM jobs WHERE idempotency_key IS NOT NULL
-        GROUP BY coalesce(owner, ''), idempotency_key);
-CREATE UNIQUE INDEX jobs_idempotency_any_owner ON jobs (coalesce(owner, ''), idempotency_key)
-    WHERE idempotency_key IS NOT NULL;
-"""
+from ..jobs.models import Job, JobStatus
+from .database import make_engine, migrate, sqlite_url
+from .rows import job_values, row_to_job
+from .schema import jobs
+
+QUEUED, PROCESSING = JobStatus.QUEUED.value, JobStatus.PROCESSING.value
+COMPLETED, FAILED = JobStatus.COMPLETED.value, JobStatus.FAILED.value
 
 
 class JobStore(Protocol):
     def add(self, job: Job) -> None: ...
     def add_many(self, jobs: list[Job]) -> None: ...
     def get(self, job_id: str) -> Job | None: ...
-    def claim_next(self) -> Job | None: ...
-    def update_progress(self, job_id: str, progress: float, stage: str) -> None: ...
-    def heartbeat(self, job_id: str) -> None: ...
-    def complete(self, job_id: str, result: dict[str, Any]) -> None: ...
-    def fail(self, job_id: str, error: str) -> None: ...
+    def claim_next(self, worker: str | None = None) -> Job | None: ...
+    def claim(self, job_id: str, worker: str) -> Job | None: ...
+    def update_progress(
+        self, job_id: str, progress: float, stage: str, worker: str | None = None
+    ) -> None: ...
+    def heartbeat(self, job_id: str, worker: str | None = None) -> bool: ...
+    def complete(self, job_id: str, result: dict[str, Any], worker: str | None = None) -> bool: ...
+    def fail(self, job_id: str, error: str, worker: str | None = None) -> bool: ...
     def requeue_stale(self, older_than: float, max_attempts: int) -> list[str]: ...
+    def fail_exhausted(self, older_than: float, max_attempts: int) -> list[str]: ...
+    def exclusive(self, name: str) -> AbstractContextManager[bool]: ...
     def count(self, status: JobStatus) -> int: ...
     def clear_audio_path(self, job_id: str) -> None: ...
-    def requeue(self, job_id: str) -> None: ...
+    def requeue(self, job_id: str, worker: str | None = None) -> bool: ...
     def list(
         self, status: JobStatus | None, limit: int, offset: int, owner: str | None = None
     ) -> tuple[list[Job], int]: ...
@@ -82,244 +77,306 @@ class JobStore(Protocol):
     def batch(self, batch_id: str, owner: str | None) -> list[Job]: ...
     def delete(self, job_id: str) -> bool: ...
     def expire_results(self, finished_before: float) -> list[str]: ...
+    def mark_enqueued(self, job_ids: list[str]) -> None: ...
+    def unsent(self, enqueued_before: float, limit: int) -> list[str]: ...
+    def ping(self) -> None: ...
+    def close(self) -> None: ...
 
 
-class SQLiteJobStore:
-    """:class:`JobStore` on a local SQLite file."""
+def _held_by(job_id: str, worker: str | None):
+    """The row of a job being processed -- by *worker*, when one is named (its lease)."""
+    clause = and_(jobs.c.id == job_id, jobs.c.status == PROCESSING)
+    return clause if worker is None else and_(clause, jobs.c.worker == worker)
 
-    def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        # Transcripts are personal data: owner-only, like the audio.  SQLite gives the -wal and -shm
-        # files the database file's permissions, so creating it 0600 covers all three.
-        os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
-        os.chmod(path, 0o600)
-        self._conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=30)
-        self._conn.row_factory = sqlite3.Row
-        self._lock = threading.Lock()
-        with self._tx() as cur:
-            cur.execute("PRAGMA journal_mode=WAL")
-            cur.execute("PRAGMA synchronous=NORMAL")
-            cur.executescript(_SCHEMA)
-            exists = cur.execute(
-                "SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = 'jobs_idempotency_any_owner'"
-            ).fetchone()
-            if not exists:
-                cur.executescript(_IDEMPOTENCY_INDEX)
 
-    @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Cursor]:
-        with self._lock:
-            cur = self._conn.cursor()
-            try:
-                yield cur
-            finally:
-                cur.close()
+class SqlJobStore:
+    """:class:`JobStore` on any SQLAlchemy URL (SQLite file or PostgreSQL)."""
+
+    def __init__(self, url: str, engine: Engine | None = None) -> None:
+        self.engine = engine or make_engine(url)
+        migrate(self.engine)
+        self._postgres = self.engine.dialect.name == "postgresql"
+        # insertion order breaks ties in created_at: SQLite's rowid, else the id
+        self._tiebreak = literal_column("rowid") if self.engine.dialect.name == "sqlite" else jobs.c.id
 
     def close(self) -> None:
-        with self._lock:
-            self._conn.close()
+        self.engine.dispose()
 
-    @staticmethod
-    def _row_to_job(row: sqlite3.Row) -> Job:
-        return Job(
-            id=row["id"],
-            status=JobStatus(row["status"]),
-            created_at=row["created_at"],
-            options=JobOptions.model_validate_json(row["options"]),
-            filename=row["filename"],
-            audio_path=row["audio_path"],
-            progress=row["progress"],
-            stage=row["stage"],
-            started_at=row["started_at"],
-            finished_at=row["finished_at"],
-            heartbeat_at=row["heartbeat_at"],
-            attempts=row["attempts"],
-            error=row["error"],
-            result=json.loads(row["result"]) if row["result"] else None,
-            owner=row["owner"],
-            idempotency_key=row["idempotency_key"],
-            upload_sha256=row["upload_sha256"],
-            callback_url=row["callback_url"],
-            batch_id=row["batch_id"],
-        )
+    def _greatest(self, a, b):
+        """SQL max of two values: ``max()`` on SQLite, ``greatest()`` on PostgreSQL."""
+        return func.greatest(a, b) if self._postgres else func.max(a, b)
 
-    _INSERT = (
-        "INSERT INTO jobs (id, status, created_at, options, filename, audio_path, owner, "
-        "idempotency_key, upload_sha256, callback_url, batch_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-    )
+    @contextlib.contextmanager
+    def exclusive(self, name: str) -> Iterator[bool]:
+        """Hold the cluster-wide lock *name* while the block runs; yields False if another holds it.
 
-    @staticmethod
-    def _insert_row(job: Job) -> tuple:
-        return (
-            job.id,
-            job.status.value,
-            job.created_at,
-            job.options.model_dump_json(),
-            job.filename,
-            job.audio_path,
-            job.owner,
-            job.idempotency_key,
-            job.upload_sha256,
-            job.callback_url,
-            job.batch_id,
-        )
+        PostgreSQL: a session advisory lock on a dedicated connection, released
+        at the end (or by the server when the holder dies).  SQLite serves one
+        box, where every holder may act: yields True.
+        """
+        if not self._postgres:
+            yield True
+            return
+        key = zlib.crc32(name.encode())
+        with self.engine.connect() as conn:
+            got = bool(conn.execute(select(func.pg_try_advisory_lock(key))).scalar())
+            try:
+                yield got
+            finally:
+                if got:
+                    conn.execute(select(func.pg_advisory_unlock(key)))
+                conn.commit()
+
+    def ping(self) -> None:
+        """Raise if the database cannot be reached (readiness)."""
+        with self.engine.connect() as conn:
+            conn.execute(select(1))
+
+    def _one(self, statement) -> Row | None:
+        with self.engine.begin() as conn:
+            return conn.execute(statement).first()
+
+    def _rowcount(self, statement) -> int:
+        with self.engine.begin() as conn:
+            return conn.execute(statement).rowcount
+
+    def _ids(self, statement) -> list[str]:
+        with self.engine.begin() as conn:
+            return [row[0] for row in conn.execute(statement)]
 
     def add(self, job: Job) -> None:
-        with self._tx() as cur:
-            cur.execute(self._INSERT, self._insert_row(job))
+        with self.engine.begin() as conn:
+            conn.execute(insert(jobs).values(**job_values(job)))
 
-    def add_many(self, jobs: list[Job]) -> None:
-        """Insert *jobs* in one transaction: a batch is queued whole or not at all."""
-        with self._tx() as cur:
-            cur.execute("BEGIN IMMEDIATE")
-            try:
-                cur.executemany(self._INSERT, [self._insert_row(job) for job in jobs])
-            except BaseException:
-                cur.execute("ROLLBACK")
-                raise
-            cur.execute("COMMIT")
+    def add_many(self, new_jobs: list[Job]) -> None:
+        """Insert *new_jobs* in one transaction: a batch is queued whole or not at all."""
+        with self.engine.begin() as conn:
+            conn.execute(insert(jobs), [job_values(job) for job in new_jobs])
 
     def get(self, job_id: str) -> Job | None:
-        with self._tx() as cur:
-            row = cur.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
-        return self._row_to_job(row) if row else None
+        row = self._one(select(jobs).where(jobs.c.id == job_id))
+        return row_to_job(row) if row else None
 
-    def claim_next(self) -> Job | None:
-        """Atomically move the oldest queued job to processing and return it."""
+    def _claim_values(self, worker: str | None) -> dict[str, Any]:
         now = time.time()
-        with self._tx() as cur:
-            row = cur.execute(
-                "UPDATE jobs SET status = ?, started_at = ?, heartbeat_at = ?, attempts = attempts + 1, "
-                "progress = 0, stage = 'starting' "
-                "WHERE id = (SELECT id FROM jobs WHERE status = ? ORDER BY created_at, rowid LIMIT 1) "
-                "RETURNING *",
-                (JobStatus.PROCESSING.value, now, now, JobStatus.QUEUED.value),
-            ).fetchone()
-        return self._row_to_job(row) if row else None
+        return {
+            "status": PROCESSING,
+            "started_at": now,
+            "heartbeat_at": now,
+            "attempts": jobs.c.attempts + 1,
+            "progress": 0,
+            "stage": "starting",
+            "worker": worker,
+        }
 
-    def update_progress(self, job_id: str, progress: float, stage: str) -> None:
-        with self._tx() as cur:
-            cur.execute(
-                "UPDATE jobs SET progress = MAX(progress, ?), stage = ?, heartbeat_at = ? "
-                "WHERE id = ? AND status = ?",
-                (progress, stage, time.time(), job_id, JobStatus.PROCESSING.value),
-            )
+    def claim_next(self, worker: str | None = None) -> Job | None:
+        """Atomically move the oldest queued job to processing and return it."""
+        oldest = (
+            select(jobs.c.id)
+            .where(jobs.c.status == QUEUED)
+            .order_by(jobs.c.created_at, self._tiebreak)
+            .limit(1)
+        )
+        if self._postgres:
+            oldest = oldest.with_for_update(skip_locked=True)
+        statement = (
+            update(jobs)
+            .where(jobs.c.id == oldest.scalar_subquery(), jobs.c.status == QUEUED)
+            .values(**self._claim_values(worker))
+            .returning(*jobs.c)
+        )
+        row = self._one(statement)
+        return row_to_job(row) if row else None
 
-    def heartbeat(self, job_id: str) -> None:
-        with self._tx() as cur:
-            cur.execute(
-                "UPDATE jobs SET heartbeat_at = ? WHERE id = ? AND status = ?",
-                (time.time(), job_id, JobStatus.PROCESSING.value),
-            )
+    def claim(self, job_id: str, worker: str) -> Job | None:
+        """Take one queued job for *worker*; None when it is not queued (done, running, deleted)."""
+        statement = (
+            update(jobs)
+            .where(jobs.c.id == job_id, jobs.c.status == QUEUED)
+            .values(**self._claim_values(worker))
+            .returning(*jobs.c)
+        )
+        row = self._one(statement)
+        return row_to_job(row) if row else None
 
-    def complete(self, job_id: str, result: dict[str, Any]) -> None:
-        with self._tx() as cur:
-            cur.execute(
-                "UPDATE jobs SET status = ?, progress = 1.0, stage = 'done', finished_at = ?, result = ?, "
-                "error = NULL WHERE id = ?",
-                (JobStatus.COMPLETED.value, time.time(), json.dumps(result), job_id),
-            )
+    def update_progress(self, job_id: str, progress: float, stage: str, worker: str | None = None) -> None:
+        self._rowcount(
+            update(jobs)
+            .where(_held_by(job_id, worker))
+            .values(progress=self._greatest(jobs.c.progress, progress), stage=stage, heartbeat_at=time.time())
+        )
 
-    def fail(self, job_id: str, error: str) -> None:
-        with self._tx() as cur:
-            cur.execute(
-                "UPDATE jobs SET status = ?, stage = 'failed', finished_at = ?, error = ? WHERE id = ?",
-                (JobStatus.FAILED.value, time.time(), error, job_id),
+    def heartbeat(self, job_id: str, worker: str | None = None) -> bool:
+        """Renew the job's lease; False when the job is no longer this worker's (deleted, taken over)."""
+        return (
+            self._rowcount(update(jobs).where(_held_by(job_id, worker)).values(heartbeat_at=time.time())) > 0
+        )
+
+    def complete(self, job_id: str, result: dict[str, Any], worker: str | None = None) -> bool:
+        return (
+            self._rowcount(
+                update(jobs)
+                .where(_held_by(job_id, worker))
+                .values(
+                    status=COMPLETED,
+                    progress=1.0,
+                    stage="done",
+                    finished_at=time.time(),
+                    result=json.dumps(result),
+                    error=None,
+                )
             )
+            > 0
+        )
+
+    def fail(self, job_id: str, error: str, worker: str | None = None) -> bool:
+        clause = jobs.c.id == job_id if worker is None else _held_by(job_id, worker)
+        return (
+            self._rowcount(
+                update(jobs)
+                .where(clause)
+                .values(status=FAILED, stage="failed", finished_at=time.time(), error=error)
+            )
+            > 0
+        )
+
+    def fail_exhausted(self, older_than: float, max_attempts: int) -> list[str]:
+        """Fail interrupted jobs (no heartbeat since *older_than*) that already had *max_attempts*.
+
+        A file that crashes the server on every try cannot loop forever.
+        """
+        return self._ids(
+            update(jobs)
+            .where(
+                jobs.c.status == PROCESSING, jobs.c.heartbeat_at < older_than, jobs.c.attempts >= max_attempts
+            )
+            .values(
+                status=FAILED,
+                stage="failed",
+                finished_at=time.time(),
+                worker=None,
+                error=literal("Processing was interrupted ")
+                + cast(jobs.c.attempts, String)
+                + literal(" times (server restarts or crashes); giving up."),
+            )
+            .returning(jobs.c.id)
+        )
 
     def requeue_stale(self, older_than: float, max_attempts: int) -> list[str]:
-        """Return interrupted jobs (no heartbeat since *older_than*) to the queue.
-
-        A job interrupted ``max_attempts`` times is failed instead, so a file
-        that crashes the server on every try cannot loop forever.
-        """
-        with self._tx() as cur:
-            failed = cur.execute(
-                "UPDATE jobs SET status = ?, stage = 'failed', finished_at = ?, "
-                "error = 'Processing was interrupted ' || attempts || ' times (server restarts or "
-                "crashes); giving up.' "
-                "WHERE status = ? AND heartbeat_at < ? AND attempts >= ? RETURNING id",
-                (JobStatus.FAILED.value, time.time(), JobStatus.PROCESSING.value, older_than, max_attempts),
-            ).fetchall()
-            requeued = cur.execute(
-                "UPDATE jobs SET status = ?, progress = 0, stage = 'requeued' "
-                "WHERE status = ? AND heartbeat_at < ? RETURNING id",
-                (JobStatus.QUEUED.value, JobStatus.PROCESSING.value, older_than),
-            ).fetchall()
-        del failed
-        return [r["id"] for r in requeued]
+        """Return interrupted jobs (no heartbeat since *older_than*) to the queue; fail exhausted ones."""
+        self.fail_exhausted(older_than, max_attempts)
+        stale = and_(jobs.c.status == PROCESSING, jobs.c.heartbeat_at < older_than)
+        with self.engine.begin() as conn:
+            rows = conn.execute(
+                update(jobs)
+                .where(stale)
+                .values(status=QUEUED, progress=0, stage="requeued", worker=None, enqueued_at=None)
+                .returning(jobs.c.id)
+            )
+            return [row[0] for row in rows]
 
     def count(self, status: JobStatus) -> int:
-        with self._tx() as cur:
-            return cur.execute("SELECT COUNT(*) FROM jobs WHERE status = ?", (status.value,)).fetchone()[0]
+        row = self._one(select(func.count()).select_from(jobs).where(jobs.c.status == status.value))
+        return int(row[0]) if row else 0
 
     def clear_audio_path(self, job_id: str) -> None:
-        with self._tx() as cur:
-            cur.execute("UPDATE jobs SET audio_path = NULL WHERE id = ?", (job_id,))
+        self._rowcount(update(jobs).where(jobs.c.id == job_id).values(audio_path=None))
 
-    def requeue(self, job_id: str) -> None:
+    def requeue(self, job_id: str, worker: str | None = None) -> bool:
         """Put a job interrupted by a graceful shutdown back at its place in the queue."""
-        with self._tx() as cur:
-            cur.execute(
-                "UPDATE jobs SET status = ?, progress = 0, stage = 'requeued', "
-                "attempts = MAX(attempts - 1, 0) WHERE id = ? AND status = ?",
-                (JobStatus.QUEUED.value, job_id, JobStatus.PROCESSING.value),
+        return (
+            self._rowcount(
+                update(jobs)
+                .where(_held_by(job_id, worker))
+                .values(
+                    status=QUEUED,
+                    progress=0,
+                    stage="requeued",
+                    attempts=self._greatest(jobs.c.attempts - 1, 0),
+                    worker=None,
+                    enqueued_at=None,
+                )
             )
+            > 0
+        )
+
+    def _without_results(self, statement) -> list[Job]:
+        with self.engine.begin() as conn:
+            found = [row_to_job(row) for row in conn.execute(statement)]
+        for job in found:
+            job.result = None
+        return found
 
     def batch(self, batch_id: str, owner: str | None) -> list[Job]:
         """The jobs of one batch (results omitted), oldest first."""
-        with self._tx() as cur:
-            rows = cur.execute(
-                "SELECT * FROM jobs WHERE batch_id = ? AND (? IS NULL OR owner = ?) "
-                "ORDER BY created_at, rowid",
-                (batch_id, owner, owner),
-            ).fetchall()
-        jobs = [self._row_to_job(row) for row in rows]
-        for job in jobs:
-            job.result = None
-        return jobs
+        statement = select(jobs).where(jobs.c.batch_id == batch_id)
+        if owner is not None:
+            statement = statement.where(jobs.c.owner == owner)
+        return self._without_results(statement.order_by(jobs.c.created_at, self._tiebreak))
 
     def find_idempotent(self, owner: str | None, key: str) -> Job | None:
-        with self._tx() as cur:
-            row = cur.execute(
-                "SELECT * FROM jobs WHERE coalesce(owner, '') = coalesce(?, '') AND idempotency_key = ?",
-                (owner, key),
-            ).fetchone()
-        return self._row_to_job(row) if row else None
+        row = self._one(
+            select(jobs).where(
+                func.coalesce(jobs.c.owner, "") == (owner or ""), jobs.c.idempotency_key == key
+            )
+        )
+        return row_to_job(row) if row else None
 
     def list(
         self, status: JobStatus | None, limit: int, offset: int, owner: str | None = None
     ) -> tuple[list[Job], int]:
         """A page of jobs, newest first (results omitted), and the total count."""
-        clauses, args = [], []
+        clauses = []
         if status:
-            clauses.append("status = ?")
-            args.append(status.value)
+            clauses.append(jobs.c.status == status.value)
         if owner is not None:
-            clauses.append("owner = ?")
-            args.append(owner)
-        where = ("WHERE " + " AND ".join(clauses)) if clauses else ""
-        with self._tx() as cur:
-            total = cur.execute(f"SELECT COUNT(*) FROM jobs {where}", args).fetchone()[0]
-            rows = cur.execute(
-                f"SELECT * FROM jobs {where} ORDER BY created_at DESC, rowid DESC LIMIT ? OFFSET ?",
-                [*args, limit, offset],
-            ).fetchall()
-        jobs = [self._row_to_job(row) for row in rows]
-        for job in jobs:
-            job.result = None
-        return jobs, total
+            clauses.append(jobs.c.owner == owner)
+        where = and_(*clauses) if clauses else None
+        total_q = select(func.count()).select_from(jobs)
+        page_q = (
+            select(jobs).order_by(jobs.c.created_at.desc(), self._tiebreak.desc()).limit(limit).offset(offset)
+        )
+        if where is not None:
+            total_q, page_q = total_q.where(where), page_q.where(where)
+        row = self._one(total_q)
+        return self._without_results(page_q), int(row[0]) if row else 0
 
     def delete(self, job_id: str) -> bool:
-        with self._tx() as cur:
-            return cur.execute("DELETE FROM jobs WHERE id = ?", (job_id,)).rowcount > 0
+        return self._rowcount(delete(jobs).where(jobs.c.id == job_id)) > 0
 
     def expire_results(self, finished_before: float) -> list[str]:
         """Drop results of jobs finished before *finished_before*; the record stays (-> 410)."""
-        with self._tx() as cur:
-            rows = cur.execute(
-                "UPDATE jobs SET result = NULL, stage = 'expired' "
-                "WHERE finished_at < ? AND stage != 'expired' AND status IN (?, ?) RETURNING id",
-                (finished_before, JobStatus.COMPLETED.value, JobStatus.FAILED.value),
-            ).fetchall()
-        return [r["id"] for r in rows]
+        return self._ids(
+            update(jobs)
+            .where(
+                jobs.c.finished_at < finished_before,
+                jobs.c.stage != "expired",
+                jobs.c.status.in_((COMPLETED, FAILED)),
+            )
+            .values(result=None, stage="expired")
+            .returning(jobs.c.id)
+        )
+
+    def mark_enqueued(self, job_ids: list[str]) -> None:
+        """Record that the jobs' messages were handed to the broker (cluster mode)."""
+        if job_ids:
+            self._rowcount(update(jobs).where(jobs.c.id.in_(job_ids)).values(enqueued_at=time.time()))
+
+    def unsent(self, enqueued_before: float, limit: int) -> list[str]:
+        """Queued jobs, oldest first, whose message was never sent or was sent before *enqueued_before*."""
+        return self._ids(
+            select(jobs.c.id)
+            .where(
+                jobs.c.status == QUEUED,
+                or_(jobs.c.enqueued_at.is_(None), jobs.c.enqueued_at < enqueued_before),
+            )
+            .order_by(jobs.c.created_at, self._tiebreak)
+            .limit(limit)
+        )
+
+
+class SQLiteJobStore(SqlJobStore):
+    """The one-box store: a SQLite file (WAL), shared by the API worker processes."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(sqlite_url(path))

@@ -15,8 +15,8 @@ from diarize_service.app import create_app
 from diarize_service.config import Settings
 from diarize_service.jobs.models import JobOptions
 from diarize_service.pipeline.audio import SAMPLE_RATE, decode
-from diarize_service.pipeline.result import build_result
-from diarize_service.pipeline.turns import Turn
+from diarize_service.pipeline.output.result import build_result
+from diarize_service.pipeline.output.turns import Turn
 from diarize_service.pipeline.types import SpeakerTurn, Word
 
 

@@ -59,9 +59,39 @@ def test_client_reports_an_unreachable_server(tmp_path, sample_wav):
     assert proc.returncode == 1 and "cannot reach" in proc.stderr
 
 
-def test_metrics_endpoint(server):
-    body = httpx.get(f"{server.url}/metrics").text
-    assert "diarize_jobs_submitted_total" in body
+def counters(server) -> dict[tuple[str, str], float]:
+    """The job counters of ``/metrics``: {(sample name, status label or ""): value}."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    text = httpx.get(f"{server.url}/metrics").text
+    return {
+        (sample.name, sample.labels.get("status", "")): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+        if sample.name.startswith(("diarize_jobs_", "diarize_audio_seconds"))
+    }
+
+
+def test_metrics_count_a_real_job(server, sample_wav):
+    """Counter names are exported from start-up (at 0.0), so the test compares values around one job."""
+    before = counters(server)
+    with sample_wav.open("rb") as fh:
+        job_id = httpx.post(f"{server.url}/diarize", files={"audio_file": ("s.wav", fh)}).json()["job_id"]
+    deadline = time.monotonic() + 300
+    finished = ("completed", "failed")
+    while (status := httpx.get(f"{server.url}/status/{job_id}").json())["status"] not in finished:
+        assert time.monotonic() < deadline, f"job not finished in 300 s: {status}"
+        time.sleep(0.2)
+    assert status["status"] == "completed", status
+    after = counters(server)
+
+    def delta(name: str, label: str = "") -> float:
+        return after.get((name, label), 0.0) - before.get((name, label), 0.0)
+
+    assert delta("diarize_jobs_submitted_total") == 1
+    assert delta("diarize_jobs_finished_total", "completed") == 1
+    assert delta("diarize_jobs_finished_total", "failed") == 0
+    assert delta("diarize_audio_seconds_total") == pytest.approx(30.0, abs=0.05)
 
 
 def test_accepted_job_survives_kill_9_and_completes_after_restart(tmp_path, sample_wav):

@@ -9,7 +9,12 @@ from pyannote.audio import Model
 
 from diarize_service.models.registry import resolve_diarization
 from diarize_service.pipeline.audio import decode
-from diarize_service.pipeline.onnx_segmentation import SharedSincConv, cpu_has_bf16, onnx_path, run_on_onnx
+from diarize_service.pipeline.diarization.onnx_segmentation import (
+    SharedSincConv,
+    cpu_has_bf16,
+    onnx_path,
+    run_on_onnx,
+)
 
 HOP = 16_000  # 1 s, the service's default step
 
@@ -71,7 +76,7 @@ def test_bf16_lstm_keeps_the_frame_decisions(windows, tmp_path):
 
 
 def test_auto_precision_follows_the_cpu():
-    from diarize_service.pipeline.diarization import use_bf16
+    from diarize_service.pipeline.diarization.diarizer import use_bf16
 
     assert use_bf16("auto") == cpu_has_bf16()
     assert use_bf16("bf16") and not use_bf16("fp32")
@@ -95,12 +100,14 @@ def test_overlapping_windows_share_the_first_layer(windows):
 
 
 def test_a_failed_export_falls_back_to_torch(tmp_path, monkeypatch):
-    from diarize_service.pipeline import diarization
+    from diarize_service.pipeline.diarization import diarizer as diarization
 
     def broken_export(*args, **kwargs):
         raise RuntimeError("exporter unavailable")
 
-    monkeypatch.setattr("diarize_service.pipeline.onnx_segmentation.export_atomically", broken_export)
+    monkeypatch.setattr(
+        "diarize_service.pipeline.diarization.onnx_segmentation.export_atomically", broken_export
+    )
     spec = resolve_diarization("bundled", None, False)
     model = Model.from_pretrained(str(spec.segmentation_path))
     speed_up = lambda: run_on_onnx(model, spec.segmentation_path, tmp_path, 1, HOP)  # noqa: E731
@@ -110,7 +117,7 @@ def test_a_failed_export_falls_back_to_torch(tmp_path, monkeypatch):
 
 
 def test_campplus_trunk_on_onnx_matches_torch(sample_wav, tmp_path, monkeypatch):
-    from diarize_service.pipeline.embedding import CamPlusPlusEmbedding, FileTrunkEmbedder
+    from diarize_service.pipeline.diarization.embedding import CamPlusPlusEmbedding, FileTrunkEmbedder
 
     spec = resolve_diarization("bundled", None, False)
     embedding = CamPlusPlusEmbedding(spec.embedding_path)
@@ -129,13 +136,13 @@ def test_campplus_trunk_on_onnx_matches_torch(sample_wav, tmp_path, monkeypatch)
 
 
 def test_a_failed_trunk_export_keeps_torch(tmp_path, monkeypatch):
-    from diarize_service.pipeline import diarization
-    from diarize_service.pipeline.embedding import CamPlusPlusEmbedding, FileTrunkEmbedder
+    from diarize_service.pipeline.diarization import diarizer as diarization
+    from diarize_service.pipeline.diarization.embedding import CamPlusPlusEmbedding, FileTrunkEmbedder
 
     def broken_export(*args, **kwargs):
         raise RuntimeError("exporter unavailable")
 
-    monkeypatch.setattr("diarize_service.pipeline.embedding.export_atomically", broken_export)
+    monkeypatch.setattr("diarize_service.pipeline.diarization.embedding.export_atomically", broken_export)
     spec = resolve_diarization("bundled", None, False)
     trunk = FileTrunkEmbedder(CamPlusPlusEmbedding(spec.embedding_path))
     speed_up = lambda: trunk.use_onnx(spec.embedding_path, tmp_path, 1)  # noqa: E731

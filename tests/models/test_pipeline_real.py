@@ -142,7 +142,7 @@ def test_num_speakers_hint_is_honoured(pipeline, sample_wav):
 
 
 def test_rttm_export_scores_with_pyannote_metrics(sample_result, sample_rttm, tmp_path):
-    from diarize_service.pipeline.formats import to_rttm
+    from diarize_service.pipeline.output.formats import to_rttm
 
     path = tmp_path / "hyp.rttm"
     path.write_text(to_rttm(sample_result, uri="sample"))
@@ -289,7 +289,7 @@ def digit_call_result(pipeline, digit_call) -> dict:
 def test_read_out_digits_do_not_come_back_as_a_loop(digit_call, digit_call_result):
     """Batched greedy decoding looped here ("six, nine, seven, eight, five" x 13, 110 % WER)."""
     from bench.metrics import wer
-    from diarize_service.pipeline.loops import find_loops
+    from diarize_service.pipeline.asr.loops import find_loops
 
     meta = json.loads(digit_call.with_suffix(".json").read_text())
     reference = " ".join(
@@ -332,7 +332,7 @@ def test_full_precision_decoding_leaves_no_stacked_repeats(digit_call):
     """
     from bench.metrics import wer
     from diarize_service.models.registry import resolve_whisper
-    from diarize_service.pipeline.asr import Transcriber, made_up
+    from diarize_service.pipeline.asr.transcriber import Transcriber, made_up
     from diarize_service.pipeline.audio import decode_channels
 
     meta = json.loads(digit_call.with_suffix(".json").read_text())
@@ -368,9 +368,9 @@ def test_a_call_gets_the_same_transcript_every_time(looping_digit_call):
     and no loop.
     """
     from diarize_service.models.registry import resolve_whisper
-    from diarize_service.pipeline.asr import Transcriber, made_up
+    from diarize_service.pipeline.asr.loops import find_loops
+    from diarize_service.pipeline.asr.transcriber import Transcriber, made_up
     from diarize_service.pipeline.audio import decode_channels
-    from diarize_service.pipeline.loops import find_loops
 
     customer = decode_channels(looping_digit_call.with_suffix(".stereo.wav"))[1]
     transcriber = Transcriber(
@@ -393,7 +393,7 @@ def test_a_sentence_said_five_times_is_written_five_times():
     from scipy.signal import resample_poly
 
     from diarize_service.models.registry import resolve_whisper
-    from diarize_service.pipeline.asr import SAMPLE_RATE, Transcriber
+    from diarize_service.pipeline.asr.transcriber import SAMPLE_RATE, Transcriber
 
     speech, rate = sf.read(DATA / "utterances/vctk/p301_410.wav", dtype="float32")
     speech = resample_poly(speech, SAMPLE_RATE, rate).astype(np.float32)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from diarize_service.pipeline.analytics import call_analytics, dead_air, interruptions, overlap_seconds
+from diarize_service.pipeline.output.analytics import call_analytics, dead_air, interruptions, overlap_seconds
 
 
 def turn(start, end, speaker):
@@ -59,7 +59,12 @@ def test_call_analytics():
 def test_channel_helpers_on_synthetic_stereo():
     import numpy as np
 
-    from diarize_service.pipeline.channels import dominant_mask, energy_spans, should_split, speech_regions
+    from diarize_service.pipeline.channels.speech import (
+        dominant_mask,
+        energy_spans,
+        should_split,
+        speech_regions,
+    )
 
     rng = np.random.default_rng(0)
     sr = 16_000

@@ -7,8 +7,8 @@ import itertools
 from hypothesis import given
 from hypothesis import strategies as st
 
-from diarize_service.pipeline.assign import label_words
-from diarize_service.pipeline.turns import build_turns, snap_to_sentence_ends, speaker_names
+from diarize_service.pipeline.output.assign import label_words
+from diarize_service.pipeline.output.turns import build_turns, snap_to_sentence_ends, speaker_names
 from diarize_service.pipeline.types import AsrResult, AsrSegment, SpeakerTurn, Word
 
 
@@ -126,7 +126,7 @@ def test_snapping_keeps_every_turn(words):
 
 
 def test_two_people_talking_at_once_on_their_own_channels_keep_their_sentences_whole():
-    from diarize_service.pipeline.turns import build_overlapping_turns
+    from diarize_service.pipeline.output.turns import build_overlapping_turns
 
     agent = [w(11.5, 11.8, " I", "Agent"), w(11.8, 12.1, " am", "Agent"), w(12.1, 12.4, " sure.", "Agent")]
     customer = [w(11.9, 12.2, " That", "Customer"), w(12.2, 12.5, " is", "Customer")]
@@ -150,7 +150,7 @@ def test_two_people_talking_at_once_on_their_own_channels_keep_their_sentences_w
     )
 )
 def test_overlapping_turns_keep_every_word_once_with_its_speaker(spec):
-    from diarize_service.pipeline.turns import build_overlapping_turns
+    from diarize_service.pipeline.output.turns import build_overlapping_turns
 
     words = sorted(
         (w(start, start + length, f" w{i}", spk) for i, (start, length, spk) in enumerate(spec)),

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from diarize_service.pipeline.channel_voices import (
+from diarize_service.pipeline.channels.regions import FRAME, Region
+from diarize_service.pipeline.channels.voices import (
     BACKGROUND,
     PARTY,
     SECOND,
@@ -16,7 +17,6 @@ from diarize_service.pipeline.channel_voices import (
     restrict,
     voice_at,
 )
-from diarize_service.pipeline.channels import FRAME, Region
 from diarize_service.pipeline.types import SpeakerTurn
 
 STEP = FRAME / 16_000
@@ -148,7 +148,7 @@ def test_words_take_the_voice_of_their_span():
 def test_without_voice_centroids_the_channel_is_not_diarized():
     """A hub pipeline keeps no CAM++ features: the channel is all the party, at no extra cost."""
     from diarize_service.pipeline.audio import decode
-    from diarize_service.pipeline.channel_voices import channel_voices
+    from diarize_service.pipeline.channels.voices import channel_voices
     from tests.conftest import DATA
 
     rng = np.random.default_rng(0)

@@ -6,7 +6,8 @@ import itertools
 
 import numpy as np
 
-from diarize_service.pipeline.channels import FRAME, dominant_mask, frame_levels
+from diarize_service.pipeline.channels.regions import FRAME, frame_levels
+from diarize_service.pipeline.channels.speech import dominant_mask
 
 SR = 16_000
 RNG = np.random.default_rng(0)
@@ -40,7 +41,7 @@ def test_quiet_speech_is_not_leakage_of_the_other_channels_noise():
 def test_background_talker_is_not_the_party(tmp_path):
     """Real speech: the customer at full level, another talker 20 dB down behind them, agent silent."""
     from diarize_service.pipeline.audio import decode
-    from diarize_service.pipeline.channels import channel_speech
+    from diarize_service.pipeline.channels.speech import channel_speech
     from tests.conftest import DATA
 
     party = decode(DATA / "utterances/vctk/p301_102.wav", sample_rate=SR)
@@ -63,7 +64,7 @@ def test_background_talker_is_not_the_party(tmp_path):
 def test_loud_hold_music_does_not_make_the_party_background():
     """The reference level is the channel's speech, not the loudest thing on it (music 15 dB above)."""
     from diarize_service.pipeline.audio import decode
-    from diarize_service.pipeline.channels import channel_speech
+    from diarize_service.pipeline.channels.speech import channel_speech
     from tests.conftest import DATA
 
     party = decode(DATA / "utterances/vctk/p301_102.wav", sample_rate=SR)
@@ -84,7 +85,7 @@ def test_loud_hold_music_does_not_make_the_party_background():
 def test_hold_music_is_not_the_party_when_the_asr_hears_no_words():
     """10 s of music on the customer's line, then their real sentence: only the sentence is speech."""
     from diarize_service.pipeline.audio import decode
-    from diarize_service.pipeline.channels import UNHEARD_VAD_SHARE, channel_speech, drop_unheard
+    from diarize_service.pipeline.channels.speech import UNHEARD_VAD_SHARE, channel_speech, drop_unheard
     from tests.audio_files import hold_music
     from tests.conftest import DATA
 
@@ -115,7 +116,7 @@ def test_background_talk_between_the_partys_sentences_is_cut_out():
     count as the party.
     """
     from diarize_service.pipeline.audio import decode
-    from diarize_service.pipeline.channels import channel_speech
+    from diarize_service.pipeline.channels.speech import channel_speech
     from tests.conftest import DATA
 
     party = decode(DATA / "utterances/vctk/p301_102.wav", sample_rate=SR)
@@ -180,7 +181,7 @@ def test_babble_all_call_long_is_not_the_customer(tmp_path):
 
     from bench.datasets import make_calls
     from diarize_service.pipeline.audio import decode_channels
-    from diarize_service.pipeline.channels import channel_speech
+    from diarize_service.pipeline.channels.speech import channel_speech
 
     calls = make_calls(tmp_path, seed=301, n_calls=1, noise="babble")
     meta = json.loads((calls / "dev_s301_000.json").read_text())
@@ -199,7 +200,7 @@ def test_babble_all_call_long_is_not_the_customer(tmp_path):
 
 def test_a_customer_on_a_very_noisy_line_keeps_their_speech():
     """Two sentences, 5 dB over white line noise: the quieter one barely clears the noise floor, and stays."""
-    from diarize_service.pipeline.channels import channel_speech
+    from diarize_service.pipeline.channels.speech import channel_speech
 
     first, second = _sentence("p301_102"), 0.5 * _sentence("p335_367")
     gap = np.zeros(2 * SR)
@@ -215,7 +216,7 @@ def test_a_customer_on_a_very_noisy_line_keeps_their_speech():
 
 
 def test_a_short_leak_verdict_between_the_partys_own_loud_frames_is_overlap():
-    from diarize_service.pipeline.channels import bridge_blips
+    from diarize_service.pipeline.channels.speech import bridge_blips
 
     dominant = np.array([1, 1, 0, 0, 0, 1, 1, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 1], bool)
     talking = np.array([1, 1, 0, 0, 0, 1, 0, 0, 0, 0, 1, 1, 0, 0, 0, 0, 0, 0, 0, 1], bool)
@@ -257,7 +258,7 @@ def _overlapped_call(echo_only: bool = False) -> tuple[np.ndarray, float, float]
 def test_the_quieter_party_keeps_their_words_while_both_talk():
     """Frame by frame the louder agent outdid the customer's syllables, and the leak rule cut
     the customer's sentence into pieces of which several were then too short to keep."""
-    from diarize_service.pipeline.channels import channel_speech
+    from diarize_service.pipeline.channels.speech import channel_speech
 
     channels, overlap_start, overlap_end = _overlapped_call()
     regions = channel_speech(channels, index=1)
@@ -266,7 +267,7 @@ def test_the_quieter_party_keeps_their_words_while_both_talk():
 
 
 def test_a_late_band_limited_echo_of_the_agent_is_still_leakage():
-    from diarize_service.pipeline.channels import channel_speech
+    from diarize_service.pipeline.channels.speech import channel_speech
 
     channels, _, _ = _overlapped_call(echo_only=True)
     regions = channel_speech(channels, index=1)
@@ -274,7 +275,7 @@ def test_a_late_band_limited_echo_of_the_agent_is_still_leakage():
 
 
 def test_read_out_numbers_are_found_in_the_words():
-    from diarize_service.pipeline.channels import digit_strings
+    from diarize_service.pipeline.channels.digit_pauses import digit_strings
     from diarize_service.pipeline.types import Word
 
     def words(text: str, gap: float = 0.2) -> list[Word]:
@@ -303,7 +304,8 @@ PROSE = ["so", "I", "will", "call", "you", "back", "on", "it", "then", "bye"]
 
 def test_pauses_between_read_out_digits_are_cut_out_of_the_region():
     """An ID number read out digit by digit, 0.3 s apart, in line noise; the VAD's region spans it."""
-    from diarize_service.pipeline.channels import Region, cut_digit_pauses
+    from diarize_service.pipeline.channels.digit_pauses import cut_digit_pauses
+    from diarize_service.pipeline.channels.regions import Region
     from diarize_service.pipeline.types import Word
 
     pause, t = 0.3, 0.5

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from diarize_service.pipeline.clustering import merge_split_voices
+from diarize_service.pipeline.diarization.clustering import merge_split_voices
 
 RNG = np.random.default_rng(0)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from diarize_service.pipeline.loops import Stretch, collapse, find_loops, find_stacked, merge
+from diarize_service.pipeline.asr.loops import Stretch, collapse, find_loops, find_stacked, merge
 
 
 def test_a_digit_repeated_for_a_whole_chunk_is_a_loop():

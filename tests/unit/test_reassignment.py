@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from diarize_service.pipeline.reassignment import Move, apply_moves, find_moves
+from diarize_service.pipeline.diarization.reassignment import Move, apply_moves, find_moves
 from diarize_service.pipeline.types import SpeakerTurn
 
 VOICE_A = np.array([1.0, 0.0, 0.0])

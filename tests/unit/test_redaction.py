@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from diarize_service.pipeline.digits import digits_in
-from diarize_service.pipeline.redaction import classify, luhn_valid, redact_turns, redact_words
-from diarize_service.pipeline.turns import Turn, build_overlapping_turns, build_turns
+from diarize_service.pipeline.output.redaction import classify, luhn_valid, redact_turns, redact_words
+from diarize_service.pipeline.output.turns import Turn, build_overlapping_turns, build_turns
 from diarize_service.pipeline.types import Word
 
 

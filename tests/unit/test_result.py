@@ -6,8 +6,8 @@ import re
 
 import pytest
 
-from diarize_service.pipeline.result import build_result, transcript_line
-from diarize_service.pipeline.turns import Turn
+from diarize_service.pipeline.output.result import build_result, transcript_line
+from diarize_service.pipeline.output.turns import Turn
 from diarize_service.pipeline.types import SpeakerTurn, Word
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from diarize_service.pipeline.asr.unwritten import clips, unwritten
 from diarize_service.pipeline.types import Word
-from diarize_service.pipeline.unwritten import clips, unwritten
 
 
 def words_at(*spans: tuple[float, float]) -> list[Word]:

@@ -86,6 +86,7 @@ class _Staged:
     filename: str
     job_id: str | None = None
     path: Path | None = None
+    address: str | None = None  # where workers find it (the path, or an s3:// address)
     sha256: str | None = None
     error: str | None = None
     error_status: int | None = None
@@ -124,6 +125,9 @@ class _BatchStager:
                 else:
                     source.seek(0)
                     self._stage_file(name, source)
+            for staged in self.staged:  # cluster: accepted uploads go into the bucket, all or none
+                if staged.job_id and staged.path:
+                    staged.address = self.audio.publish(staged.job_id, staged.path)
         except BaseException:
             self.discard()
             raise
@@ -238,17 +242,17 @@ async def submit_batch(
         stager.discard()
         raise
     metrics.JOBS_SUBMITTED.inc(len(accepted))
-    runner.notify()
+    runner.submitted([s.job_id for s in accepted if s.job_id])
     return BatchAccepted(batch_id=batch_id, files=[_out(s) for s in staged])
 
 
 def _job(staged: _Staged, options: JobOptions, client: str | None, callback_url: str | None, batch_id: str):
-    assert staged.job_id and staged.path
+    assert staged.job_id and staged.address
     return new_job(
         staged.job_id,
         options,
         staged.filename,
-        staged.path,
+        staged.address,
         owner=client,
         upload_sha256=staged.sha256,
         callback_url=callback_url,

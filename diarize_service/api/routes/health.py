@@ -7,6 +7,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from ...jobs.models import JobStatus
 from ..deps import ServicesDep
+from ..errors import unavailable
 from ..schemas import HealthOut
 
 router = APIRouter(tags=["operations"])
@@ -14,7 +15,16 @@ router = APIRouter(tags=["operations"])
 
 @router.get("/health", response_model=HealthOut)
 async def health(services: ServicesDep, response: Response) -> HealthOut:
-    """200 when models are loaded and jobs can run; 503 while starting (for readiness probes)."""
+    """200 when jobs can be taken; 503 while starting, or (cluster) while the store or broker is down.
+
+    A cluster replica holds no models: it is ready when the job store and the
+    broker answer; the workers report on their own metrics port.
+    """
+    if services.ready is not None:
+        try:
+            await services.ready()
+        except Exception as exc:
+            raise unavailable(exc) from exc
     workers = services.workers
     loaded = workers.ready if workers is not None else True
     models = {}
@@ -27,6 +37,7 @@ async def health(services: ServicesDep, response: Response) -> HealthOut:
         response.status_code = 503
     return HealthOut(
         status="ok" if loaded else "starting",
+        mode=services.settings.service_mode,
         models_loaded=loaded,
         device=services.settings.device,
         models=models,

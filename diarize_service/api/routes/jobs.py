@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-import sqlite3
 import time
 import uuid
 from pathlib import Path
@@ -13,12 +12,13 @@ from typing import Annotated, BinaryIO, Literal
 from fastapi import APIRouter, Depends, File, Form, Header, Query, Request, Response, UploadFile
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
+from sqlalchemy.exc import IntegrityError
 
 from ... import metrics
 from ...jobs.models import Job, JobOptions, JobStatus
 from ...jobs.webhooks import CallbackURLError, check_callback_url
 from ...pipeline.audio import AudioError, probe
-from ...pipeline.formats import EXPORTERS, MEDIA_TYPES
+from ...pipeline.output.formats import EXPORTERS, MEDIA_TYPES
 from ...storage.audio_store import UploadTooLargeError
 from ..auth import ClientDep
 from ..deps import AudioDep, RunnerDep, ServicesDep, SettingsDep, StoreDep
@@ -148,7 +148,7 @@ def clean_filename(filename: str | None) -> str:
     return _CONTROL.sub("_", filename or "upload")[:255] or "upload"
 
 
-def new_job(job_id: str, options: JobOptions, filename: str | None, path: Path, **fields) -> Job:
+def new_job(job_id: str, options: JobOptions, filename: str | None, path: Path | str, **fields) -> Job:
     return Job(
         id=job_id,
         status=JobStatus.QUEUED,
@@ -192,11 +192,12 @@ async def submit_diarization(
         sha256 = await asyncio.to_thread(upload_digest, audio, settings, audio_file.file)
         return _replay(previous, sha256)
     path, sha256 = await save_upload(audio, settings, job_id, audio_file.file)
+    address = await asyncio.to_thread(audio.publish, job_id, path)  # cluster: into the bucket
     job = new_job(
         job_id,
         options,
         audio_file.filename,
-        path,
+        address,
         owner=client,
         idempotency_key=idempotency_key,
         upload_sha256=sha256,
@@ -204,14 +205,14 @@ async def submit_diarization(
     )
     try:
         store.add(job)
-    except sqlite3.IntegrityError:  # the same key raced in concurrently: answer with that job
+    except IntegrityError:  # the same key raced in concurrently (any replica): answer with that job
         audio.delete(job_id)
         previous = store.find_idempotent(client, idempotency_key or "")
         if previous is None:
             raise
         return _replay(previous, sha256)
     metrics.JOBS_SUBMITTED.inc()
-    runner.notify()
+    runner.submitted([job_id])
     return JobAccepted(job_id=job_id)
 
 

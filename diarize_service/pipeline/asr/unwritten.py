@@ -22,8 +22,8 @@ from collections.abc import Sequence
 import numpy as np
 from faster_whisper.vad import VadOptions, get_speech_timestamps
 
-from .audio import SAMPLE_RATE
-from .types import Word
+from ..audio import SAMPLE_RATE
+from ..types import Word
 
 # A stretch of detected speech at least this long with no word on it is decoded again.
 # 1.5 s recovered less (split-channel WER 20.6 against 17.9 % on 22 calls); shorter was not

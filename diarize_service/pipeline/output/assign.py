@@ -10,7 +10,7 @@ from __future__ import annotations
 import pandas as pd
 from whisperx.diarize import assign_word_speakers
 
-from .types import AsrResult, SpeakerTurn, Word
+from ..types import AsrResult, SpeakerTurn, Word
 
 
 def label_words(asr: AsrResult, exclusive_turns: list[SpeakerTurn]) -> list[Word]:

@@ -27,7 +27,7 @@ On the 42 stereo dev calls (bench/README.md, "Voices inside a channel"), the
 voices of the 14 real second persons were 0.28-0.53 apart from the party and
 within 4.4 dB of it; of the 12 voices the diarizer proposed on one-person channels, each
 failed a test: under 2 s, at most 0.13 apart, or 11 dB and more down (the
-background talk that the region-level rule in :mod:`.channels` had kept).
+background talk that the region-level rule in :mod:`.speech` had kept).
 
 Pure numpy on :class:`SpeakerTurn` lists, unit-testable without models.
 """
@@ -41,9 +41,10 @@ from itertools import pairwise
 
 import numpy as np
 
-from .channels import ENERGY_MARGIN_DB, FRAME, Region, channel_speech, frame_levels, frames_between
-from .reassignment import join_touching
-from .types import DiarizationOutput, SpeakerTurn
+from ..diarization.reassignment import join_touching
+from ..types import DiarizationOutput, SpeakerTurn
+from .regions import FRAME, Region, frame_levels, frames_between
+from .speech import ENERGY_MARGIN_DB, channel_speech
 
 SECOND_VOICE_SECONDS = 2.0
 SECOND_VOICE_DISTANCE = 0.25
@@ -178,7 +179,7 @@ def channel_voices(
     diarize: Callable[..., DiarizationOutput],
     allow_second: bool = True,
 ) -> list[SpeakerTurn]:
-    """Channel *index*'s speech regions (:func:`.channels.channel_speech`) cut by voice.
+    """Channel *index*'s speech regions (:func:`.speech.channel_speech`) cut by voice.
 
     *diarize* is the service's :class:`.diarization.Diarizer`.  Without voice
     centroids (a pyannote pipeline from the hub) nothing can be told apart, so

@@ -31,7 +31,7 @@ from typing import ClassVar
 import numpy as np
 import structlog
 
-from ..models.registry import DiarizationModelSpec
+from ...models.registry import DiarizationModelSpec
 
 warnings.filterwarnings("ignore", message=r"(?s).*torchcodec is not installed correctly.*")
 os.environ.setdefault("PYANNOTE_METRICS_ENABLED", "0")
@@ -43,6 +43,7 @@ from pyannote.audio.pipelines import SpeakerDiarization  # noqa: E402
 from pyannote.core import Annotation  # noqa: E402
 from pyannote.pipeline.parameter import ParamDict, Uniform  # noqa: E402
 
+from ..types import DiarizationOutput, SpeakerTurn  # noqa: E402
 from .clustering import SplitMergeClustering  # noqa: E402
 from .embedding import (  # noqa: E402
     MIN_SPEECH_FRAMES,
@@ -51,7 +52,6 @@ from .embedding import (  # noqa: E402
 )
 from .onnx_segmentation import cpu_has_bf16, run_on_onnx  # noqa: E402
 from .reassignment import apply_moves, find_moves, speaker_centroids  # noqa: E402
-from .types import DiarizationOutput, SpeakerTurn  # noqa: E402
 
 log = structlog.get_logger(__name__)
 

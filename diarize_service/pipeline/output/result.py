@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..types import SpeakerTurn
 from .analytics import call_analytics
 from .turns import Turn
-from .types import SpeakerTurn
 
 
 def _r(x: float) -> float:

@@ -25,22 +25,16 @@ rise clearly above it are not the party (``drop_near_floor``).  Long regions
 that only the energy detector heard, in which the ASR found no words, are
 hold music or tones, not the party (``drop_unheard``).  Inside a read-out
 number (digit words from the ASR), pauses at the noise floor are silence, not
-talk (``cut_digit_pauses``).
+talk (:mod:`.digit_pauses`).  Frames and regions: :mod:`.regions`.
 """
 
 from __future__ import annotations
 
-from bisect import bisect_right
-from collections.abc import Sequence
-from dataclasses import dataclass
-
 import numpy as np
 
-from .audio import evenly_sampled
-from .digits import digits_in
-from .types import Word
+from ..audio import evenly_sampled
+from .regions import FRAME, Region, frame_levels, frames_between, inside, runs, runs_between, subtract, union
 
-FRAME = 320  # 20 ms at 16 kHz
 LEAK_DB = 12.0  # a channel this much quieter than the other at the same time is leakage
 OVERLAP_BLIP_FRAMES = 5  # 0.1 s: a shorter leak verdict between the party's own loud frames is overlap
 IDENTICAL_CORRELATION = 0.95  # dual-mono: both channels carry the same mix
@@ -56,24 +50,6 @@ QUIET_RUN = 1.0  # seconds
 QUIET_SMOOTHING = 10  # frames (0.2 s) of power averaged before comparing levels
 PARTY_TOP_SECONDS = 2.0  # the party's level: that of the loudest 2 s of the VAD's speech frames
 UNDER_PARTY_DB = 6.0  # a region near the noise floor is only dropped this far under the party's level
-DIGIT_PAUSE_DB = 6.0  # between read-out digits, frames this close to the noise floor are a pause
-DIGIT_PAUSE = 0.12  # seconds; a shorter dip is a stop inside a digit ("eight", "six")
-DIGIT_JOIN = 1.0  # seconds; digit words this close to each other are one read-out number
-MIN_REGION = 0.08  # seconds; what is left of a region after a cut, if shorter, is dropped
-
-
-@dataclass(frozen=True)
-class Region:
-    start: float
-    end: float
-    vad_share: float = 1.0  # how much of the region the VAD took for speech (the rest: energy only)
-
-
-def frame_levels(channel: np.ndarray) -> np.ndarray:
-    """Frame energies in dBFS (20 ms frames)."""
-    n = len(channel) // FRAME
-    frames = channel[: n * FRAME].reshape(n, FRAME).astype(np.float64)
-    return 10 * np.log10(np.mean(frames**2, axis=1) + 1e-12)
 
 
 def should_split(channels: np.ndarray) -> bool:
@@ -130,19 +106,6 @@ def bridge_blips(dominant: np.ndarray, talking: np.ndarray, max_frames: int) -> 
     return out
 
 
-def runs(mask: np.ndarray) -> list[tuple[int, int]]:
-    """The runs of True in *mask*, as (first index, one past the last) pairs."""
-    edges = np.flatnonzero(np.diff(np.concatenate([[False], mask, [False]]).astype(np.int8)))
-    return list(zip(edges[::2].tolist(), edges[1::2].tolist(), strict=True))
-
-
-def runs_between(mask: np.ndarray, start: float, end: float, min_frames: int) -> list[tuple[float, float]]:
-    """In seconds: the runs of True in *mask* (20 ms frames) from *start* to *end*, *min_frames* or longer."""
-    step = FRAME / 16_000
-    lo, hi = int(start / step), min(int(np.ceil(end / step)), len(mask))
-    return [((lo + a) * step, (lo + b) * step) for a, b in runs(mask[lo:hi]) if b - a >= min_frames]
-
-
 def energy_spans(channel: np.ndarray, margin_db: float = ENERGY_MARGIN_DB) -> list[tuple[float, float]]:
     """Frames louder than the channel's noise floor (20th percentile) by *margin_db*, as spans.
 
@@ -161,16 +124,6 @@ def energy_spans(channel: np.ndarray, margin_db: float = ENERGY_MARGIN_DB) -> li
         else:
             spans.append((start, end))
     return [(s, e) for s, e in spans if e - s >= 0.08]
-
-
-def union(spans: list[tuple[float, float]]) -> list[tuple[float, float]]:
-    merged: list[tuple[float, float]] = []
-    for start, end in sorted(spans):
-        if merged and start <= merged[-1][1]:
-            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
-        else:
-            merged.append((start, end))
-    return merged
 
 
 def speech_regions(
@@ -196,12 +149,6 @@ def loud_speech_db(levels: np.ndarray, speech: list[tuple[float, float]] | None)
     """
     frames = [frames_between(levels, s, e) for s, e in speech or []]
     return float(np.percentile(np.concatenate(frames) if frames else levels, 95))
-
-
-def frames_between(levels: np.ndarray, start: float, end: float) -> np.ndarray:
-    """The frame levels from *start* to *end* seconds (at least one frame)."""
-    step = FRAME / 16_000
-    return levels[int(start / step) : max(int(start / step) + 1, int(end / step))]
 
 
 def drop_background(
@@ -285,7 +232,7 @@ def cut_quiet_runs(
     party talking.  On the 10 stereo call sets (dev, benchmark, held out,
     LibriSpeech voices) split DER c=0.25 went down on three (dev s1 9.8 ->
     9.5 %, LibriSpeech seeds 202 / 204 7.0 -> 6.9 % and 11.7 -> 11.4 %) and
-    stayed the same on six: the channel's own diarization (:mod:`.channel_voices`)
+    stayed the same on six: the channel's own diarization (:mod:`.voices`)
     already drops most such talk when it is a voice of its own
     (bench/README.md, "Quiet runs inside regions").
     """
@@ -297,67 +244,6 @@ def cut_quiet_runs(
     for region in regions:
         kept += subtract([region], runs_between(quiet, region.start, region.end, min_frames))
     return kept
-
-
-def digit_strings(words: Sequence[Word]) -> list[tuple[float, float]]:
-    """Where numbers are read out: two or more digit words in a row, each within DIGIT_JOIN of the last.
-
-    One word of several digits ("0825", as Whisper often writes a read-out
-    number) counts as a string by itself.
-    """
-    strings: list[tuple[float, float]] = []
-    start = end = 0.0
-    count = 0
-    for word in sorted(words, key=lambda w: w.start):
-        digits = digits_in(word.word)
-        if digits is not None and count and word.start - end <= DIGIT_JOIN:
-            end, count = max(end, word.end), count + len(digits)
-            continue
-        if count >= 2:
-            strings.append((start, end))
-        start, end, count = word.start, word.end, len(digits) if digits is not None else 0
-    if count >= 2:
-        strings.append((start, end))
-    return strings
-
-
-def cut_digit_pauses(regions: list[Region], levels: np.ndarray, words: Sequence[Word]) -> list[Region]:
-    """Cut out of the regions the pauses between read-out digits.
-
-    A customer reading out an ID or account number pauses between digits
-    or groups of them, and the VAD, the energy detector's bridging and the
-    padding join the whole number into one region; every pause then counts
-    as the customer talking (a tenth of a second or more each, past the
-    scoring collar).  Inside a read-out number (found from the ASR's words,
-    so ordinary sentences, whose pauses are part of the utterance, are left
-    alone), each run of DIGIT_PAUSE s or more within DIGIT_PAUSE_DB of the
-    line's noise floor is cut.  Split DER c=0.25 on the dev calls: seed 1
-    9.5 -> 8.4 %, seed 2 7.3 -> 6.8 % (false alarm 2.5 -> 1.4 and 1.0 -> 0.5 %,
-    miss +0.1 and 0); settings from 4-10 dB and 0.08-0.2 s gave the same
-    within 0.3 points (bench/README.md, "Pauses between read-out digits").
-    """
-    strings = digit_strings(words)
-    if not strings:
-        return regions
-    pause = levels < float(np.percentile(levels, 20)) + DIGIT_PAUSE_DB
-    min_frames = round(DIGIT_PAUSE * 16_000 / FRAME)
-    return subtract(regions, [cut for s, e in strings for cut in runs_between(pause, s, e, min_frames)])
-
-
-def subtract(regions: list[Region], cuts: list[tuple[float, float]]) -> list[Region]:
-    """*regions* without the *cuts* (sorted spans); pieces shorter than MIN_REGION are dropped."""
-    out: list[Region] = []
-    for region in regions:
-        start = region.start
-        for cut_start, cut_end in cuts:
-            if cut_end <= start or cut_start >= region.end:
-                continue
-            if cut_start - start >= MIN_REGION:
-                out.append(Region(start, cut_start, region.vad_share))
-            start = max(start, cut_end)
-        if region.end - start >= MIN_REGION:
-            out.append(Region(start, region.end, region.vad_share))
-    return out
 
 
 def channel_speech(channels: np.ndarray, index: int) -> list[Region]:
@@ -400,13 +286,3 @@ def drop_unheard(regions: list[Region], words: list[tuple[float, float]]) -> lis
         or r.vad_share >= UNHEARD_VAD_SHARE
         or any(inside(start, end, [r]) for start, end in words)
     ]
-
-
-def inside(t0: float, t1: float, regions: list[Region], tolerance: float = 0.2) -> bool:
-    """Does the word [t0, t1] overlap one of *regions* (with some tolerance for word-time drift)?
-
-    *regions* sorted by time, without overlaps: a binary search, since every word of a call asks.
-    """
-    mid = (t0 + t1) / 2
-    after = bisect_right(regions, mid + tolerance, key=lambda r: r.start)  # regions[:after] may hold it
-    return any(r.start - tolerance <= mid <= r.end + tolerance for r in regions[max(after - 2, 0) : after])

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .types import SpeakerTurn, Word
+from ..types import SpeakerTurn, Word
 
 DEFAULT_MAX_PAUSE = 1.5  # seconds of silence inside one speaker's talk before a new line
 SENTENCE_END = (".", "?", "!")

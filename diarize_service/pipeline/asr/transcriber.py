@@ -19,11 +19,11 @@ from __future__ import annotations
 import numpy as np
 from faster_whisper import BatchedInferencePipeline, WhisperModel
 
-from ..models.registry import WhisperModelSpec
+from ...models.registry import WhisperModelSpec
+from ..audio import SAMPLE_RATE
+from ..types import AsrResult, AsrSegment, Word
 from . import unwritten
-from .audio import SAMPLE_RATE
 from .loops import Stretch, collapse, find_loops, find_stacked, merge
-from .types import AsrResult, AsrSegment, Word
 
 REDO_CONTEXT = 0.5  # seconds of audio around a made-up stretch when it is decoded again
 # Decoding a made-up stretch again: beam search at temperature 0, no 4-gram twice.  Whisper's

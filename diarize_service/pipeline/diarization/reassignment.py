@@ -29,7 +29,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .types import SpeakerTurn
+from ..types import SpeakerTurn
 
 # Tuned on the dev calls (seeds 1-3): 0.3-0.5 s and a margin of 0.05 gave the
 # same dev DER; shorter stretches have too few frames for a stable embedding.

@@ -24,9 +24,9 @@ from __future__ import annotations
 import re
 from datetime import date
 
-from .digits import clean, digits_in
+from ..digits import clean, digits_in
+from ..types import Word
 from .turns import Turn
-from .types import Word
 
 REPEATERS = {"double": 2, "triple": 3, "dubbel": 2}
 MIN_DIGITS = 6

@@ -1,0 +1,1 @@
+"""Alembic migrations of the job store, run at start-up (see :func:`..database.migrate`)."""
