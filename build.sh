@@ -49,6 +49,19 @@ setup() {
   "$VENV/bin/python" -m diarize_service.models prepare
 }
 
+# Issue #21: the web console's browser tests drive Debian's Chromium (tests/browser). Installed
+# once, only when missing and we are root (CI, containers); otherwise those tests skip with the reason.
+browser_deps() {
+  if [[ -x /usr/bin/chromium && -x /usr/bin/chromedriver ]]; then return; fi
+  if [[ $(id -u) -ne 0 ]] || ! command -v apt-get >/dev/null 2>&1; then
+    echo ">> chromium/chromium-driver missing (needs root + apt-get): browser tests will skip" >&2
+    return
+  fi
+  echo ">> installing chromium + chromium-driver for the browser tests"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium chromium-driver
+}
+
 cmd=${1:-help}
 shift || true
 case "$cmd" in
@@ -62,6 +75,7 @@ case "$cmd" in
     ;;
   test)
     setup requirements-dev.txt
+    browser_deps
     "$VENV/bin/ruff" check .
     exec "$VENV/bin/python" -m pytest "$@"
     ;;

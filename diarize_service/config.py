@@ -148,9 +148,10 @@ class Settings(BaseSettings):
     keep_playback_copy: bool = Field(
         False,
         description="Keep a compressed copy of each completed call (Ogg/Opus, about 11 MB an hour, stereo "
-        "kept as stereo) so the web console (/ui) can play it. The copy is call audio, personal data under POPIA: "
-        "it is kept as long as the result (RESULT_TTL_SECONDS) and erased with it, or at once by DELETE "
-        "/jobs/{job_id}. Off: no audio is kept and the console shows the timeline and transcript only.",
+        "kept as stereo) so the web console (/ui) can play it. The copy is call audio, personal data "
+        "under POPIA: it is kept as long as the result (RESULT_TTL_SECONDS) and erased with it, or at "
+        "once by DELETE /jobs/{job_id}. Off: no audio is kept and the console shows the timeline and "
+        "transcript only.",
     )
     result_ttl_seconds: float = Field(
         7 * 24 * 3600.0,

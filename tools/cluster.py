@@ -17,6 +17,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -57,6 +58,13 @@ class Postgres:
         return subprocess.run(command, check=check, capture_output=True, text=True, timeout=120)
 
     def start(self) -> Postgres:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        if (
+            os.geteuid() == 0
+            and self._as_postgres("test", "-w", str(self.directory.parent), check=False).returncode
+        ):
+            # pytest's temporary folders are root-only: the cluster lives in one postgres can reach
+            self.directory = Path(tempfile.mkdtemp(prefix="diarize-pg-"))
         data = self.directory / "pgdata"
         if not (data / "PG_VERSION").exists():
             data.mkdir(parents=True, exist_ok=True)

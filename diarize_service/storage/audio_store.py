@@ -55,7 +55,6 @@ class AudioStore:
         directory = self.job_dir(job_id)
         directory.mkdir(parents=True, exist_ok=True, mode=0o700)
         target = directory / "upload"
-        os.close(os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600))
         try:
             self.remote.get(job_id, target)
         except Exception:

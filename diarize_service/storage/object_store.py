@@ -8,6 +8,7 @@ never kept longer than its local copy would be.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -56,7 +57,10 @@ class S3Blobs:
         return self.url(job_id, name)
 
     def get(self, job_id: str, target: Path, name: str = UPLOAD) -> None:
-        self.client.download_file(self.bucket, f"{job_id}/{name}", str(target))
+        """Download into *target*, created owner-only (the SDK's own download leaves it 0644)."""
+        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as out:
+            self.client.download_fileobj(self.bucket, f"{job_id}/{name}", out)
 
     def delete(self, job_id: str, only: str | None = None) -> None:
         """Delete the job's objects (or just the one called *only*)."""

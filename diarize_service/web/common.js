@@ -52,9 +52,11 @@ export function when(epochSeconds) {
   });
 }
 
-// Okabe & Ito's palette: told apart with the common colour-vision deficiencies, each at least
-// 3:1 against white except yellow, which comes last and is always drawn with a dark outline.
-const PALETTE = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#56B4E9", "#E69F00", "#000000", "#F0E442"];
+// Mostly Okabe & Ito's palette, told apart with the common colour-vision deficiencies: the first
+// two (blue, vermillion: most calls have two parties) are the safest pair. The first seven have at
+// least 3:1 contrast against white; every bar is drawn with a dark outline all the same, and a
+// speaker's name always stands beside the colour, so colour is never the only cue.
+const PALETTE = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#6A3D9A", "#8F6A00", "#000000", "#56B4E9"];
 
 /** Speaker name -> colour, in the order the result lists them (Speaker_01 first). */
 export function speakerColours(names) {

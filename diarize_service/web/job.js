@@ -158,6 +158,8 @@ async function loadAudio(job, length) {
   const labels = split ? job.options?.channel_names ?? ["Left", "Right"] : ["Left", "Right"];
   try {
     view.waveform = await createWaveform(canvas, blob, { duration: length, labels, onSeek: seek });
+    view.waveform.setTime(audio.currentTime); // the user may have sought while it was decoding
+    canvas.dataset.drawn = "true";
   } catch {
     canvas.hidden = true; // the player still works; the waveform is an aid
   }

@@ -5,6 +5,7 @@ import { clock, duration, el, svg } from "./common.js";
 
 const LANGUAGES = { en: "English", af: "Afrikaans" };
 
+/** Seconds a speaker talks on the diarizer's timeline (what the analytics measure), else in segments. */
 function talkTime(result, speaker) {
   return result.analytics?.speakers?.[speaker]?.talk_time ?? result.speakers?.[speaker]?.total_duration ?? 0;
 }
@@ -58,9 +59,11 @@ function numberCell(text) {
 /** Per speaker (one column each, so it fits beside the transcript): talk, share, pace, monologue. */
 export function renderSpeakerTable(table, result, speakers, colours) {
   const number = (value, digits) => (value === null || value === undefined ? "–" : value.toFixed(digits));
+  const allTalk = speakers.reduce((sum, s) => sum + talkTime(result, s), 0) || 1;
   const rows = [
     ["Talk time", (s) => duration(talkTime(result, s))],
-    ["Share of talk", (s) => `${number(result.speakers?.[s]?.percentage, 1)} %`],
+    ["Share of talk", (s) => `${number((talkTime(result, s) / allTalk) * 100, 1)} %`],
+    ["Speech in transcript", (s) => duration(result.speakers?.[s]?.total_duration)],
     ["Segments", (s) => String(result.speakers?.[s]?.segment_count ?? "–")],
     ["Words", (s) => String(result.speakers?.[s]?.word_count ?? "–")],
     ["Words per minute", (s) => number(result.analytics?.speakers?.[s]?.words_per_minute, 0)],

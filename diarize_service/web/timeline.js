@@ -146,7 +146,8 @@ export function createTimeline(container, options) {
           height: BAR,
           rx: 2,
           fill: colours.get(speaker),
-          stroke: colours.get(speaker) === "#F0E442" ? "#1b1f24" : "none",
+          stroke: "#1b1f24",
+          "stroke-width": 0.75,
         });
         bar.append(svg("title", {}, `${speaker} ${clock(turn.start)}–${clock(turn.end)}`));
         lane.append(bar);

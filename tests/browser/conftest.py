@@ -28,6 +28,7 @@ from selenium import webdriver
 from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.chrome.webdriver import WebDriver
+from selenium.webdriver.common.by import By
 
 from diarize_service.app import create_app
 from diarize_service.config import Settings
@@ -73,8 +74,11 @@ def screenshot(driver: WebDriver, name: str, width: int) -> Path:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     driver.set_window_size(width, 900)
     time.sleep(0.3)  # ResizeObserver redraws the timeline and waveform
-    height = driver.execute_script("window.scrollTo(0, 0); return document.documentElement.scrollHeight")
-    driver.set_window_size(width, min(max(900, height + 20), 6000))
+    height, chrome = driver.execute_script(
+        "window.scrollTo(0, 0);"
+        "return [document.documentElement.scrollHeight, window.outerHeight - window.innerHeight];"
+    )
+    driver.set_window_size(width, min(max(900, height + chrome), 6000))
     time.sleep(0.3)
     path = ARTIFACTS / f"{name}-{width}.png"
     driver.save_screenshot(str(path))
@@ -85,7 +89,9 @@ def screenshot(driver: WebDriver, name: str, width: int) -> Path:
 def need_browser() -> None:
     missing = [str(p) for p in (CHROMIUM, CHROMEDRIVER) if not p.exists()]
     if missing:
-        reason = f"{', '.join(missing)} missing: apt-get install chromium chromium-driver (./build.sh test does)"
+        reason = (
+            f"{', '.join(missing)} missing: apt-get install chromium chromium-driver (./build.sh test does)"
+        )
         if os.environ.get("CI"):
             pytest.fail(reason)
         pytest.skip(reason)
@@ -111,7 +117,9 @@ def browser(tmp_path, downloads) -> Iterator[WebDriver]:
     driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
     driver.set_page_load_timeout(30)
     driver.set_script_timeout(30)
-    driver.execute_cdp_cmd("Browser.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(downloads)})
+    driver.execute_cdp_cmd(
+        "Browser.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(downloads)}
+    )
     try:
         yield driver
     finally:
@@ -121,6 +129,28 @@ def browser(tmp_path, downloads) -> Iterator[WebDriver]:
 def csp_violations(driver: WebDriver) -> list[str]:
     """Console messages about the Content-Security-Policy: a blocked script or style is a bug."""
     return [e["message"] for e in driver.get_log("browser") if "Content Security Policy" in e["message"]]
+
+
+def upload(browser: WebDriver, path: Path) -> None:
+    """Pick *path* in the console's file chooser (what a drop does, without a drag)."""
+    browser.find_element(By.ID, "file-input").send_keys(str(path))
+
+
+def job_rows(browser: WebDriver, status: str | None = None) -> list:
+    selector = "#jobs tbody tr" + (f"[data-status={status}]" if status else "")
+    return browser.find_elements(By.CSS_SELECTOR, selector)
+
+
+def audio_state(browser: WebDriver) -> dict:
+    return browser.execute_script(
+        "const a = document.getElementById('audio');"
+        "return {time: a.currentTime, paused: a.paused, ready: a.readyState, src: a.src};"
+    )
+
+
+def current_segment(browser: WebDriver) -> str | None:
+    found = browser.find_elements(By.CSS_SELECTOR, "#segments li.current")
+    return found[0].get_attribute("id") if found else None
 
 
 class PlayableProcessor(FakeProcessor):

@@ -18,30 +18,19 @@ from selenium.webdriver.support.ui import Select
 
 from diarize_service.api.auth import hash_key
 
-from .conftest import PlayableProcessor, ThreadedServer, csp_violations, screenshot, wait_until
+from .conftest import (
+    PlayableProcessor,
+    ThreadedServer,
+    audio_state,
+    csp_violations,
+    current_segment,
+    job_rows,
+    screenshot,
+    upload,
+    wait_until,
+)
 
 pytestmark = pytest.mark.browser
-
-
-def upload(browser, path) -> None:
-    browser.find_element(By.ID, "file-input").send_keys(str(path))
-
-
-def job_rows(browser, status: str | None = None) -> list:
-    selector = "#jobs tbody tr" + (f"[data-status={status}]" if status else "")
-    return browser.find_elements(By.CSS_SELECTOR, selector)
-
-
-def audio_state(browser) -> dict:
-    return browser.execute_script(
-        "const a = document.getElementById('audio');"
-        "return {time: a.currentTime, paused: a.paused, ready: a.readyState, src: a.src};"
-    )
-
-
-def current_segment(browser) -> str | None:
-    found = browser.find_elements(By.CSS_SELECTOR, "#segments li.current")
-    return found[0].get_attribute("id") if found else None
 
 
 def open_completed_call(browser, console, sample_wav) -> str:
@@ -139,7 +128,9 @@ def test_progress_filter_and_live_update(browser, console, sample_wav):
     wait_until(lambda: panel.is_displayed() and "50 %" in panel.text, "the progress panel")
     screenshot(browser, "call-in-progress", 1280)
     console.processor.gate.set()
-    wait_until(lambda: browser.find_elements(By.CSS_SELECTOR, "#segments li"), "the page to turn into the review")
+    wait_until(
+        lambda: browser.find_elements(By.CSS_SELECTOR, "#segments li"), "the page to turn into the review"
+    )
     assert not panel.is_displayed()
 
 
@@ -248,3 +239,63 @@ def test_errors_are_shown_in_words(browser, console_settings, sample_wav, tmp_pa
         assert "too large" in too_large and "(error 413)" in too_large
         assert "Too many uploads" in too_many and "Try again in" in too_many and "(error 429)" in too_many
         screenshot(browser, "upload-errors", 1280)
+
+
+# Two short tones as WAV files made in the page, dropped on the zone as a file manager would.
+DROP_TWO_CALLS = """
+function wav(name, hz) {
+  const rate = 8000, n = 2 * rate, view = new DataView(new ArrayBuffer(44 + 2 * n));
+  const text = (at, s) => [...s].forEach((c, i) => view.setUint8(at + i, c.charCodeAt(0)));
+  text(0, 'RIFF'); view.setUint32(4, 36 + 2 * n, true); text(8, 'WAVEfmt ');
+  view.setUint32(16, 16, true); view.setUint16(20, 1, true); view.setUint16(22, 1, true);
+  view.setUint32(24, rate, true); view.setUint32(28, 2 * rate, true); view.setUint16(32, 2, true);
+  view.setUint16(34, 16, true); text(36, 'data'); view.setUint32(40, 2 * n, true);
+  for (let i = 0; i < n; i++) view.setInt16(44 + 2 * i, 8000 * Math.sin(2 * Math.PI * hz * i / rate), true);
+  return new File([view.buffer], name, {type: 'audio/wav'});
+}
+const data = new DataTransfer();
+data.items.add(wav('call-a.wav', 440));
+data.items.add(wav('call-b.wav', 660));
+const zone = document.getElementById('dropzone');
+for (const type of ['dragenter', 'dragover', 'drop']) {
+  zone.dispatchEvent(new DragEvent(type, {dataTransfer: data, bubbles: true, cancelable: true}));
+}
+"""
+
+
+def test_dropping_several_calls_queues_each_with_the_options(browser, console):
+    browser.get(f"{console.url}/ui")
+    form = browser.find_element(By.ID, "options")
+    form.find_element(By.NAME, "num_speakers").send_keys("2")
+    form.find_element(By.NAME, "language").send_keys("af")
+    Select(form.find_element(By.NAME, "channel_mode")).select_by_value("mixed")
+    form.find_element(By.NAME, "redact_pii").click()
+    browser.execute_script(DROP_TWO_CALLS)
+    wait_until(lambda: len(job_rows(browser, "completed")) == 2, "both dropped calls to complete")
+    names = [row.find_element(By.TAG_NAME, "a").text for row in job_rows(browser)]
+    assert names == ["call-b.wav", "call-a.wav"]  # newest first
+    options = console.processor.options
+    assert len(options) == 2
+    assert all(
+        o.num_speakers == 2 and o.language == "af" and o.channel_mode == "mixed" and o.redact_pii
+        for o in options
+    )
+    assert all(o.channel_names == ("Agent", "Customer") for o in options)
+
+
+def test_a_full_queue_is_explained(browser, console_settings, sample_wav):
+    console_settings.max_queue_size = 1
+    with ThreadedServer(console_settings, PlayableProcessor()) as console:
+        console.processor.gate.clear()
+        browser.get(f"{console.url}/ui")
+        upload(browser, sample_wav)
+        wait_until(lambda: job_rows(browser, "processing"), "the first call to run")
+        upload(browser, sample_wav)  # waits in the queue, which is then full
+        upload(browser, sample_wav)
+
+        def third() -> str:
+            states = browser.find_elements(By.CSS_SELECTOR, "#uploads li .state")
+            return states[2].text if len(states) == 3 else ""
+
+        wait_until(lambda: "error 503" in third(), "the third upload to be refused")
+        assert "cannot take this now" in third() and "Try again in 30 s" in third()

@@ -134,9 +134,13 @@ def test_concurrent_claims_from_several_handles_take_each_job_exactly_once(tmp_p
         ]
     for runner in runners:
         runner.start()
-    per_worker = [results.get(timeout=60) for _ in runners]
-    for runner in runners:
-        runner.join(timeout=10)
+    try:
+        per_worker = [results.get(timeout=60) for _ in runners]
+    except queue.Empty:
+        raise AssertionError("a claiming worker died or hung: no report within 60 s") from None
+    finally:
+        for runner in runners:
+            runner.join(timeout=10)
     claimed = [job_id for ids_of_one in per_worker for job_id in ids_of_one]
     duplicates = sorted({j for j in claimed if claimed.count(j) > 1})
     assert not duplicates, f"{len(duplicates)} jobs were claimed more than once, e.g. {duplicates[:5]}"
