@@ -2,6 +2,7 @@
 # One entry point for people and CI.
 #
 #   ./build.sh run           set up (venv, models) and start the API on :8000
+#   ./build.sh cluster       the cluster on this machine: PostgreSQL, Redis, APIs on :8000/:8001, 2 workers
 #   ./build.sh test          set up and run lint + the test suite (CI calls this)
 #   ./build.sh bench         accuracy/speed benchmark -> bench/results/
 #   ./build.sh setup         only create/refresh .venv and prepare the bundled models
@@ -49,18 +50,28 @@ setup() {
   "$VENV/bin/python" -m diarize_service.models prepare
 }
 
-# Issue #21: the web console's browser tests drive Debian's Chromium (tests/browser). Installed
-# once, only when missing and we are root (CI, containers); otherwise those tests skip with the reason.
-browser_deps() {
-  if [[ -x /usr/bin/chromium && -x /usr/bin/chromedriver ]]; then return; fi
+# Debian packages the tests and the local cluster need, installed once when missing (as root, with
+# apt-get: CI and containers); otherwise the tests that need them say what is missing.
+#   chromium, chromium-driver   the web console's browser tests (tests/browser)
+#   redis-server, postgresql    the cluster tests and ./build.sh cluster (real broker and database)
+need_packages() {
+  local missing=() pair
+  for pair in "$@"; do  # package:file-that-proves-it-is-installed
+    [[ -e "${pair#*:}" ]] || missing+=("${pair%%:*}")
+  done
+  [[ ${#missing[@]} -eq 0 ]] && return
   if [[ $(id -u) -ne 0 ]] || ! command -v apt-get >/dev/null 2>&1; then
-    echo ">> chromium/chromium-driver missing (needs root + apt-get): browser tests will skip" >&2
+    echo ">> missing Debian packages (needs root + apt-get): ${missing[*]}" >&2
     return
   fi
-  echo ">> installing chromium + chromium-driver for the browser tests"
+  echo ">> installing ${missing[*]}"
   apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium chromium-driver
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
 }
+
+TEST_PACKAGES=(chromium:/usr/bin/chromium chromium-driver:/usr/bin/chromedriver
+               redis-server:/usr/bin/redis-server postgresql:/usr/lib/postgresql/15/bin/initdb)
+CLUSTER_PACKAGES=(redis-server:/usr/bin/redis-server postgresql:/usr/lib/postgresql/15/bin/initdb)
 
 cmd=${1:-help}
 shift || true
@@ -75,7 +86,7 @@ case "$cmd" in
     ;;
   test)
     setup requirements-dev.txt
-    browser_deps
+    need_packages "${TEST_PACKAGES[@]}"
     "$VENV/bin/ruff" check .
     exec "$VENV/bin/python" -m pytest "$@"
     ;;
@@ -87,6 +98,11 @@ case "$cmd" in
   mutation)
     setup requirements-dev.txt
     exec "$VENV/bin/python" tools/mutation_check.py "$@"
+    ;;
+  cluster)
+    setup requirements.txt
+    need_packages "${CLUSTER_PACKAGES[@]}"
+    exec "$VENV/bin/python" -m tools.cluster "$@"
     ;;
   bench)
     setup requirements-dev.txt
@@ -108,9 +124,10 @@ case "$cmd" in
     ;;
   deploy-k8s)
     kubectl apply -f k8s-deployment.yaml
-    kubectl rollout status deployment/diarization-service --timeout=15m
+    kubectl rollout status deployment/diarization-api --timeout=15m
+    kubectl rollout status deployment/diarization-worker --timeout=30m
     ;;
   help|*)
-    sed -n '2,13p' "$0"
+    sed -n '2,14p' "$0"
     ;;
 esac

@@ -14,7 +14,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -244,6 +244,28 @@ class Settings(BaseSettings):
         "worker; the worker itself stops a job it could not renew for half of it, so a job never runs "
         "twice at once. 0 = 3 x HEARTBEAT_SECONDS.",
     )
+
+    @model_validator(mode="after")
+    def _cluster_needs_shared_state(self) -> Settings:
+        """Refuse cluster settings that would split state between processes, before anything starts.
+
+        Each replica and worker must share the job store, and sign webhooks
+        with one secret; a generated secret or a SQLite file would be each
+        process's own.  A playback copy is written on the worker's disk, which
+        API replicas cannot serve when uploads live in a bucket.
+        """
+        if not self.cluster:
+            return self
+        missing = [
+            name
+            for name, value in (("DATABASE_URL", self.database_url), ("WEBHOOK_SECRET", self.webhook_secret))
+            if not value
+        ]
+        if missing:
+            raise ValueError(f"SERVICE_MODE=cluster needs {' and '.join(missing)} (shared by every process)")
+        if self.keep_playback_copy and self.audio_storage == "s3":
+            raise ValueError("KEEP_PLAYBACK_COPY needs AUDIO_STORAGE=file (a volume shared with the workers)")
+        return self
 
     @cached_property
     def resolved_compute_type(self) -> str:

@@ -182,6 +182,19 @@ class ServiceProcess:
         (self.run_dir / f"{self.name}.pid").unlink(missing_ok=True)
 
 
+def _local_secret(data_dir: Path) -> str:
+    """One webhook secret for the whole local cluster, kept beside its data."""
+    import base64
+    import secrets
+
+    path = data_dir.parent / "webhook_secret"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("whsec_" + base64.b64encode(secrets.token_bytes(32)).decode())
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
 def cluster_env(database_url: str, broker_url: str, data_dir: Path, **extra: str) -> dict[str, str]:
     env = dict(os.environ)
     env.update(
@@ -190,6 +203,7 @@ def cluster_env(database_url: str, broker_url: str, data_dir: Path, **extra: str
         BROKER_URL=broker_url,
         AUDIO_STORAGE="file",
         DATA_DIR=str(data_dir),
+        WEBHOOK_SECRET=os.environ.get("WEBHOOK_SECRET") or _local_secret(data_dir),
         MODEL_CACHE_DIR=str(ROOT / "var" / "models"),
         HOST="127.0.0.1",
     )
@@ -257,6 +271,7 @@ def main() -> None:
                 print(
                     f">> {process.name} exited ({process.process.returncode}); see {process.log}", flush=True
                 )
+                (run_dir / f"{process.name}.pid").unlink(missing_ok=True)
                 started.remove(process)
                 break
         time.sleep(1)

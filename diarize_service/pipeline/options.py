@@ -38,6 +38,11 @@ class JobOptions(BaseModel):
     redact_pii: bool = Field(
         False, description="Replace ID/card/phone numbers, long digit strings and e-mails with tags."
     )
+    identify_speakers: bool = Field(
+        True,
+        description="Name speakers whose voice is enrolled under the job's API key (POST /speakers); "
+        "on whenever any voice is enrolled.",
+    )  # issue #23
 
     @model_validator(mode="after")
     def _consistent_bounds(self) -> JobOptions:

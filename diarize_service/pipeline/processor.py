@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from .channels.voices import PARTY, SECOND, restrict, voice_at
+from .diarization.voiceprints import EMBEDDING_KEY, Voiceprint, call_voiceprints, prints_to_json
 from .options import JobOptions
 from .output.redaction import redact_turns
 from .output.result import build_result
@@ -63,18 +64,21 @@ class CallProcessor:
         timings["decode"] = time.perf_counter() - t
         report(PROGRESS["decoded"], "decoded")
 
+        prints: dict[str, Voiceprint] = {}  # issue #23: each speaker's voiceprint, filled by the stage
         if split:
             turns, names, timeline, language = await self._split_channels(
-                decoded_path, options, report, timings
+                decoded_path, options, report, timings, prints
             )
         else:
-            turns, names, timeline, language = await self._mixed(decoded_path, options, report, timings)
+            turns, names, timeline, language = await self._mixed(
+                decoded_path, options, report, timings, prints
+            )
         if options.redact_pii:
             # before build_result: the unredacted words are never stored anywhere
             turns = redact_turns(turns)
         report(PROGRESS["assigned"], "assigned")
 
-        return build_result(
+        result = build_result(
             language=language,
             turns=turns,
             names=names,
@@ -88,8 +92,19 @@ class CallProcessor:
             stage_seconds=timings,
             channel_mode="split" if split else "mixed",
         )
+        result[EMBEDDING_KEY] = prints_to_json(prints)  # issue #23: the job runner pops it before storing
+        return result
 
-    async def _mixed(self, decoded_path: Path, options: JobOptions, report: ProgressCallback, timings):
+    async def embed_voice(
+        self, audio_path: Path, decoded_path: Path, max_seconds: float
+    ) -> Voiceprint | None:
+        """Issue #23, enrolment from a recording of one voice: decode it, then print its main voice."""
+        await self.workers.decode(audio_path, decoded_path, max_seconds, "mixed")
+        return await self.workers.embed_voice(decoded_path)
+
+    async def _mixed(
+        self, decoded_path: Path, options: JobOptions, report: ProgressCallback, timings, prints
+    ):
         """Down-mixed audio: ASR and diarization run concurrently, then words get speakers."""
         asr, diarization = await _concurrently(
             report,
@@ -100,6 +115,7 @@ class CallProcessor:
                 num_speakers=options.num_speakers,
                 min_speakers=options.min_speakers,
                 max_speakers=options.max_speakers,
+                centroids=True,  # issue #23: voiceprints
             ),
         )
         for step, seconds in diarization.timings.items():
@@ -107,10 +123,11 @@ class CallProcessor:
         t = time.perf_counter()
         turns, names = await self.workers.assign(asr, diarization, self.max_pause)
         timings["assign"] = time.perf_counter() - t
+        prints.update(call_voiceprints(diarization.centroids, diarization.exclusive_turns, names))
         return turns, names, diarization.turns, (asr.language, asr.language_probability)
 
     async def _split_channels(
-        self, decoded_path: Path, options: JobOptions, report: ProgressCallback, timings
+        self, decoded_path: Path, options: JobOptions, report: ProgressCallback, timings, prints
     ):
         """One party per channel, plus a second voice where one shares a channel; words interleaved by time.
 
@@ -123,10 +140,13 @@ class CallProcessor:
             stages["channel_voices"] = self.workers.channel_voices(decoded_path, limit is None or limit > 2)
         per_channel, *found = await _concurrently(report, timings, **stages)
         voices = (
-            found[0]
+            [spans for spans, _ in found[0]]
             if found
             else [[SpeakerTurn(r.start, r.end, PARTY) for r in regions] for _, regions in per_channel]
         )
+        # issue #23: each line's party and second voice, printed under the names the result gives them
+        for name, (_, found_prints) in zip(options.channel_names, found[0] if found else [], strict=False):
+            prints.update({name if role == PARTY else f"{name}_2": vp for role, vp in found_prints.items()})
 
         words, timeline = [], []
         for name, (asr, regions), spans in zip(options.channel_names, per_channel, voices, strict=True):
@@ -142,6 +162,8 @@ class CallProcessor:
         words.sort(key=lambda w: (w.start, w.end))
         turns = build_overlapping_turns(words, self.max_pause)
         names = {name: name for name in [*options.channel_names, *(t.speaker for t in timeline)]}
+        for label in [label for label in prints if label not in names]:  # issue #23: no voice left
+            del prints[label]
         best = max((asr for asr, _ in per_channel), key=lambda a: sum(len(s.words) for s in a.segments))
         return (
             turns,

@@ -198,15 +198,28 @@ def _transcribe_channels(audio_path: str, options: dict[str, Any]):
 
 
 def _channel_voices(audio_path: str, allow_second: bool):
-    """Split-channel calls: per channel, its speech regions cut by voice (runs while ASR does)."""
-    from .channels.voices import channel_voices
+    """Split-channel calls: per channel, its speech regions cut by voice (runs while ASR does).
+
+    Issue #23: with each channel's voiceprints, ``(spans, {party/second: Voiceprint})``.
+    """
+    from .channels.voices import channel_voices_and_prints
 
     channels = _load(audio_path)
-    return [channel_voices(channels, index, _diarizer, allow_second) for index in range(2)]
+    return [channel_voices_and_prints(channels, index, _diarizer, allow_second) for index in range(2)]
 
 
 def _diarize(audio_path: str, options: dict[str, Any]):
     return _diarizer(_load(audio_path), **options)
+
+
+def _embed_voice(audio_path: str):
+    """Issue #23, enrolment from a recording: the print of the voice that talks most (None: no print)."""
+    from .diarization.voiceprints import dominant_voiceprint
+
+    if not _diarizer.gives_centroids:
+        return None
+    diarization = _diarizer(_load(audio_path), centroids=True)
+    return dominant_voiceprint(diarization.centroids, diarization.exclusive_turns)
 
 
 def _assign(asr, diarization, max_pause: float):
@@ -340,6 +353,10 @@ class StageWorkers:
 
     async def diarize(self, audio_path: Path, **options):
         return await self.diarization.call(_diarize, str(audio_path), options)
+
+    async def embed_voice(self, audio_path: Path):
+        """Issue #23: the voiceprint of the voice that talks most in a decoded recording, or None."""
+        return await self.diarization.call(_embed_voice, str(audio_path))
 
     async def assign(self, asr, diarization, max_pause: float):
         # Runs beside the diarizer: that process already imported torch/pyannote/whisperx.

@@ -62,7 +62,9 @@ class JobStore(Protocol):
         self, job_id: str, progress: float, stage: str, worker: str | None = None
     ) -> None: ...
     def heartbeat(self, job_id: str, worker: str | None = None) -> bool: ...
-    def complete(self, job_id: str, result: dict[str, Any], worker: str | None = None) -> bool: ...
+    def complete(
+        self, job_id: str, result: dict[str, Any], worker: str | None = None, voiceprints: str | None = None
+    ) -> bool: ...
     def fail(self, job_id: str, error: str, worker: str | None = None) -> bool: ...
     def requeue_stale(self, older_than: float, max_attempts: int) -> list[str]: ...
     def fail_exhausted(self, older_than: float, max_attempts: int) -> list[str]: ...
@@ -212,7 +214,10 @@ class SqlJobStore:
             self._rowcount(update(jobs).where(_held_by(job_id, worker)).values(heartbeat_at=time.time())) > 0
         )
 
-    def complete(self, job_id: str, result: dict[str, Any], worker: str | None = None) -> bool:
+    def complete(
+        self, job_id: str, result: dict[str, Any], worker: str | None = None, voiceprints: str | None = None
+    ) -> bool:
+        """Store the result (and, issue #23, the speakers' voiceprints as JSON text) of a held job."""
         return (
             self._rowcount(
                 update(jobs)
@@ -223,6 +228,7 @@ class SqlJobStore:
                     stage="done",
                     finished_at=time.time(),
                     result=json.dumps(result),
+                    speaker_embeddings=voiceprints,  # issue #23
                     error=None,
                 )
             )
@@ -353,7 +359,7 @@ class SqlJobStore:
                 jobs.c.stage != "expired",
                 jobs.c.status.in_((COMPLETED, FAILED)),
             )
-            .values(result=None, stage="expired")
+            .values(result=None, speaker_embeddings=None, stage="expired")  # issue #23: voiceprints too
             .returning(jobs.c.id)
         )
 

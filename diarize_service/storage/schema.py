@@ -37,6 +37,8 @@ jobs = Table(
     # cluster mode (migration 0002): which worker holds the job, and when its message was last sent
     Column("worker", String(200)),
     Column("enqueued_at", Float),
+    # issue #23 (migration 0003): the speakers' voiceprints, JSON text; erased with the result
+    Column("speaker_embeddings", Text),
 )
 
 Index(
@@ -57,3 +59,19 @@ Index(
     sqlite_where=jobs.c.idempotency_key.isnot(None),
     postgresql_where=jobs.c.idempotency_key.isnot(None),
 )
+
+# --- issue #23 (migration 0003): enrolled voices, owned by the API key that enrolled them.
+# ``embedding`` is a voiceprint as JSON text ({"embedding": [...], "seconds": ...}), never audio.
+voices = Table(
+    "voices",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("owner", String(64)),
+    Column("name", String(80), nullable=False),
+    Column("role", String(32)),
+    Column("embedding", Text, nullable=False),
+    Column("created_at", Float, nullable=False),
+    Column("source_job_id", String(64)),
+)
+Index("voices_owner_name", func.coalesce(voices.c.owner, ""), voices.c.name, unique=True)
+# --- end issue #23

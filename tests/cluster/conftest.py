@@ -35,8 +35,18 @@ class Cluster:
     def __init__(self, root: Path) -> None:
         _require_servers()
         self.root = root
+        self.apis: list[ServiceProcess] = []
+        self.workers: list[ServiceProcess] = []
         self.postgres = Postgres(root / "postgres").start()
         self.redis = Redis(root / "redis").start()
+        try:
+            self._start_services()
+        except BaseException:
+            self.stop()  # a cluster that failed to start must not outlive the test run
+            raise
+
+    def _start_services(self) -> None:
+        root = self.root
         self.env = cluster_env(
             self.postgres.url,
             self.redis.url,
@@ -49,7 +59,6 @@ class Cluster:
             SHUTDOWN_GRACE_SECONDS="5",
         )
         self.apis = [api(f"api-{i}", free_port(), self.env, root).start() for i in (1, 2)]
-        self.workers: list[ServiceProcess] = []
         for index in (1, 2):
             self.add_worker(index)
         for replica in self.apis:

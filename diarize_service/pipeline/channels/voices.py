@@ -42,6 +42,7 @@ from itertools import pairwise
 import numpy as np
 
 from ..diarization.reassignment import join_touching
+from ..diarization.voiceprints import Voiceprint, pooled
 from ..types import DiarizationOutput, SpeakerTurn
 from .regions import FRAME, Region, frame_levels, frames_between
 from .speech import ENERGY_MARGIN_DB, channel_speech
@@ -185,15 +186,40 @@ def channel_voices(
     centroids (a pyannote pipeline from the hub) nothing can be told apart, so
     the channel is not diarized and all of it is the party.
     """
+    return channel_voices_and_prints(channels, index, diarize, allow_second)[0]
+
+
+def channel_voices_and_prints(
+    channels: np.ndarray,
+    index: int,
+    diarize: Callable[..., DiarizationOutput],
+    allow_second: bool = True,
+) -> tuple[list[SpeakerTurn], dict[str, Voiceprint]]:
+    """:func:`channel_voices`, and the voiceprint of the party and of a second voice (issue #23)."""
     audio = np.ascontiguousarray(channels[index])
     regions = channel_speech(channels, index)
     if not regions or not getattr(diarize, "gives_centroids", True):
-        return [SpeakerTurn(r.start, r.end, PARTY) for r in regions]
+        return [SpeakerTurn(r.start, r.end, PARTY) for r in regions], {}
     diarization = diarize(audio, centroids=True)
     profiles = profile_voices(
         regions, diarization.exclusive_turns, diarization.centroids, frame_levels(audio)
     )
-    return label_regions(regions, diarization.exclusive_turns, classify_voices(profiles, allow_second))
+    roles = classify_voices(profiles, allow_second)
+    return label_regions(regions, diarization.exclusive_turns, roles), role_voiceprints(profiles, roles)
+
+
+def role_voiceprints(profiles: dict[str, VoiceProfile], roles: dict[str, str]) -> dict[str, Voiceprint]:
+    """PARTY / SECOND -> the print of the diarized voices given that role, pooled by their seconds.
+
+    Segmentation often splits one person into two close voices, both the
+    party: together they are one print.  Background talk makes none.
+    """
+    prints = {}
+    for role in (PARTY, SECOND):
+        found = pooled((p.centroid, p.seconds) for v, p in profiles.items() if roles.get(v) == role)
+        if found is not None:
+            prints[role] = found
+    return prints
 
 
 def restrict(spans: Sequence[SpeakerTurn], regions: Sequence[Region]) -> list[SpeakerTurn]:

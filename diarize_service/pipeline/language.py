@@ -1,0 +1,136 @@
+"""Which language each channel of a call is transcribed in (issue #22).
+
+Whisper guesses a language from the first 30 s of a recording, and a guess
+is all it is on 8 kHz audio: a Scottish customer came back as Welsh
+(``cy``, p = 0.46) and was transcribed as Welsh-like text.  So the service
+decides the language itself, from evidence it gathers more widely:
+
+* evidence is Whisper's language distribution over several windows of the
+  call's clearest speech (:mod:`.asr.language_probe`), not the first 30 s;
+* it is pooled over all windows of all channels (both parties are on one
+  call), weighting each window by the seconds of speech in it;
+* only the languages a centre expects count (``LANGUAGES``, e.g. ``en,af``):
+  the pooled distribution is renormalised over them, so an accent that
+  Whisper hears as Welsh or Dutch still lands on the nearest allowed one;
+* a decision below ``LANGUAGE_CONFIDENCE_FLOOR`` falls back to
+  ``DEFAULT_LANGUAGE``: a shaky guess is worse than the centre's own language;
+* one channel leaves the call's language only on confident evidence of its
+  own (``LANGUAGE_SWITCH_CONFIDENCE``): an English agent with an Afrikaans
+  customer is transcribed per side, but one accented English sentence is not
+  enough to move a channel to Afrikaans.
+
+Pure functions over plain dicts, so the rules are tested without a model.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class LanguagePolicy:
+    """The settings the decision follows (``LANGUAGES``, ``LANGUAGE_CONFIDENCE_FLOOR``, ...)."""
+
+    allowed: tuple[str, ...] = ("en", "af")  # empty: every language Whisper knows
+    floor: float = 0.7
+    default: str = "en"
+    switch: float = 0.9
+
+    @classmethod
+    def from_setting(cls, languages: str, floor: float, default: str, switch: float) -> LanguagePolicy:
+        """The policy from the comma-separated ``LANGUAGES`` setting and the three numbers."""
+        allowed = tuple(dict.fromkeys(code.strip().lower() for code in languages.split(",") if code.strip()))
+        return cls(allowed, floor, default.strip().lower(), switch)
+
+
+@dataclass(frozen=True)
+class Window:
+    """Whisper's language distribution for one window of speech, and how much speech it held."""
+
+    seconds: float
+    probs: Mapping[str, float]
+
+
+@dataclass(frozen=True)
+class LanguageChoice:
+    """The language a channel is transcribed in and the evidence's probability for it."""
+
+    language: str
+    probability: float
+
+
+@dataclass(frozen=True)
+class CallLanguages:
+    """The call's language and each channel's (``"mixed"`` for a down-mixed call), for the result."""
+
+    call: LanguageChoice
+    channels: dict[str, LanguageChoice]
+
+    def payload(self) -> dict[str, dict[str, Any]]:
+        """The result's ``languages``: channel (or ``"mixed"``) -> language and probability."""
+        return {
+            name: {"language": c.language, "probability": round(c.probability, 3)}
+            for name, c in self.channels.items()
+        }
+
+
+def restrict(probs: Mapping[str, float], allowed: Sequence[str]) -> dict[str, float]:
+    """*probs* renormalised over the *allowed* languages (all of them when *allowed* is empty)."""
+    kept = {lang: p for lang, p in probs.items() if not allowed or lang in allowed}
+    for lang in allowed:  # an allowed language Whisper gave nothing to is still a candidate
+        kept.setdefault(lang, 0.0)
+    total = sum(kept.values())
+    if total <= 0:
+        return {lang: 1.0 / len(kept) for lang in kept} if kept else {}
+    return {lang: p / total for lang, p in kept.items()}
+
+
+def pool(windows: Sequence[Window]) -> dict[str, float]:
+    """Speech-weighted mean of the windows' distributions (before restriction).
+
+    Averaging the raw distributions, and restricting afterwards, lets a window
+    that puts little mass on any allowed language (noise, music, a mumble)
+    count for little; restricting each window first would give it a full vote.
+    """
+    total = sum(w.seconds for w in windows)
+    pooled: dict[str, float] = {}
+    for w in windows:
+        weight = w.seconds / total if total > 0 else 1.0 / len(windows)
+        for lang, p in w.probs.items():
+            pooled[lang] = pooled.get(lang, 0.0) + weight * p
+    return pooled
+
+
+def _top(probs: Mapping[str, float], prefer: str) -> tuple[str, float]:
+    """The most probable language; on a tie, *prefer* (the default), then the first by code."""
+    lang = max(sorted(probs), key=lambda k: (probs[k], k == prefer))
+    return lang, probs[lang]
+
+
+def decide(
+    channels: Sequence[Sequence[Window]], policy: LanguagePolicy
+) -> tuple[LanguageChoice, list[LanguageChoice]]:
+    """The call's language, and one per channel: the call's unless the channel's own evidence is confident.
+
+    A channel with no speech at all gets the call's language.  Probabilities
+    are over the allowed languages; a choice that fell back to the default
+    reports the evidence's probability for the default (it may be low).
+    """
+    call = restrict(pool([w for windows in channels for w in windows]), policy.allowed)
+    default = policy.default if not policy.allowed or policy.default in policy.allowed else policy.allowed[0]
+    if not call:
+        return LanguageChoice(default, 0.0), [LanguageChoice(default, 0.0) for _ in channels]
+    language, p = _top(call, default)
+    if p < policy.floor:
+        language, p = default, call.get(default, 0.0)
+    out = []
+    for windows in channels:
+        own = restrict(pool(windows), policy.allowed) if windows else call
+        other, p_other = _top(own, language)
+        if other != language and p_other >= policy.switch:
+            out.append(LanguageChoice(other, p_other))
+        else:
+            out.append(LanguageChoice(language, own.get(language, 0.0)))
+    return LanguageChoice(language, p), out
