@@ -14,6 +14,8 @@ Docker/Kubernetes): jobs that do not finish in time go back to the queue.
 
 from __future__ import annotations
 
+import os
+import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -25,7 +27,7 @@ from .api.auth import RateLimiter, RequestGateMiddleware
 from .api.deps import Services
 from .api.errors import install_error_handlers
 from .api.limits import BodySizeLimitMiddleware
-from .api.routes import batches, health, jobs, ui
+from .api.routes import batches, health, jobs, speakers, ui
 from .components import build_workers, make_audio_store, make_store, make_webhooks, runner_config
 from .config import Settings
 from .jobs.runner import JobRunner
@@ -71,8 +73,13 @@ def create_app(settings: Settings | None = None, processor: Processor | None = N
         store = make_store(settings)
         audio = make_audio_store(settings)
         webhooks = make_webhooks(settings)
-        runner = JobRunner(store, audio, job_processor, runner_config(settings), webhooks)
+        # the runner names itself in the jobs it holds: another API worker's runner cannot overwrite them
+        worker_id = f"{socket.gethostname()}:{os.getpid()}"
+        runner = JobRunner(
+            store, audio, job_processor, runner_config(settings), webhooks, worker_id=worker_id
+        )
         app.state.services = Services(settings, store, audio, runner, workers, _rate_limiter(settings))
+        app.state.services.embed_voice = getattr(job_processor, "embed_voice", None)  # issue #23
         metrics.watch_store(store)
         runner.start()
         try:
@@ -96,6 +103,7 @@ def create_app(settings: Settings | None = None, processor: Processor | None = N
     body_limits = {
         "/diarize": settings.max_upload_bytes + slack,
         "/batch-diarize": batches.MAX_BATCH_UPLOADS * settings.max_upload_bytes + slack,
+        "/speakers": settings.max_upload_bytes + slack,  # issue #23: enrolment from a recording
     }
     app.add_middleware(
         BodySizeLimitMiddleware,
@@ -108,6 +116,7 @@ def create_app(settings: Settings | None = None, processor: Processor | None = N
     app.include_router(batches.router)
     app.include_router(health.router)
     app.include_router(ui.router)  # issue #21: web console /ui and GET /jobs/{job_id}/audio
+    app.include_router(speakers.router)  # issue #23: enrolled voices
     return app
 
 

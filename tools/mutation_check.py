@@ -62,6 +62,11 @@ OPS = "tests/api/test_operations.py::"
 OPTIONS = "tests/api/test_job_options.py::"
 JOBS = "tests/api/test_jobs_api.py::"
 RATE = "tests/unit/test_rate_limiter.py::"
+AUDIO = "tests/unit/test_audio_limits.py::"
+GATE = "tests/api/test_gate.py::"
+HTTP = "tests/unit/test_http_protocol.py::"
+STAGE = "tests/unit/test_stage_cancel.py::"
+LEASE = "tests/api/test_lease.py::"
 
 MUTATIONS: list[Mutation] = [
     # --- upload size limit (MAX_UPLOAD_MB) ---------------------------------------------------
@@ -327,6 +332,87 @@ MUTATIONS: list[Mutation] = [
         "now - hits[0] >= 59",
         (RATE + "test_the_window_slides_after_60_seconds_not_59",),
         "a key gets more than RATE_LIMIT_PER_MINUTE submissions per minute",
+    ),
+    # --- hardening (issue #24): input bounded before it is trusted ------------------------------
+    Mutation(
+        "demuxer-whitelist-dropped",
+        "diarize_service/pipeline/audio.py",
+        '_OPEN_OPTIONS = {"format_whitelist": ALLOWED_FORMATS, "protocol_whitelist": "file"}',
+        "_OPEN_OPTIONS: dict[str, str] = {}",
+        (AUDIO + "test_a_playlist_naming_another_file_on_the_server_is_not_followed",),
+        "a 33-byte ffconcat file that lists itself opens itself until the process runs out of descriptors",
+    ),
+    Mutation(
+        "sample-rate-not-checked",
+        "diarize_service/pipeline/audio.py",
+        "            if not MIN_SAMPLE_RATE <= rate <= MAX_SAMPLE_RATE:\n                raise",
+        "            if False:\n                raise",
+        (AUDIO + "test_absurd_declared_sample_rates_are_refused_at_the_probe",),
+        "a WAV declaring 1 Hz becomes hours of decoded audio",
+    ),
+    Mutation(
+        "decoded-length-not-bounded-by-size",
+        "diarize_service/pipeline/audio.py",
+        "                if total > limit:",
+        "                if False:",
+        (AUDIO + "test_decoded_audio_is_bounded_by_the_uploads_size",),
+        "a pathological stream decodes to far more audio than its bytes can hold",
+    ),
+    Mutation(
+        "lying-header-believed",
+        "diarize_service/pipeline/audio.py",
+        "                duration = None  # the header lies",
+        "                pass  # the header lies",
+        (AUDIO + "test_a_header_that_lies_about_the_length_is_not_believed",),
+        "a 2 s FLAC whose STREAMINFO claims days is refused as too long",
+    ),
+    Mutation(
+        "auth-checked-after-the-body",
+        "diarize_service/app.py",
+        "app.add_middleware(RequestGateMiddleware, api_keys=settings.api_keys)",
+        'app.add_middleware(RequestGateMiddleware, api_keys="")',
+        (GATE + "test_a_submission_without_a_valid_key_is_401_before_its_body_is_read",),
+        "unauthenticated clients upload whole bodies (2 GiB per batch) before the 401",
+    ),
+    Mutation(
+        "rate-limit-after-the-body",
+        "diarize_service/api/auth.py",
+        "                services.rate_limiter.check(client)\n",
+        "",
+        (GATE + "test_over_the_rate_limit_is_429_before_the_body",),
+        "clients over their rate limit still upload whole bodies",
+    ),
+    Mutation(
+        "header-deadline-never-armed",
+        "diarize_service/api/http_protocol.py",
+        "        self._header_timer = self.loop.call_later(header_timeout(), self._headers_late)",
+        "        self._header_timer = None",
+        (HTTP + "test_headers_that_never_finish_get_408",),
+        "trickling clients hold connections open indefinitely",
+    ),
+    Mutation(
+        "cancel-does-not-kill-the-model-process",
+        "diarize_service/pipeline/workers.py",
+        "                self._restart(kill=True)",
+        "                pass",
+        (STAGE + "test_cancelling_a_call_kills_its_process_and_the_next_call_runs_in_a_new_one",),
+        "DELETE and JOB_TIMEOUT_SECONDS leave the models computing; the next job waits behind them",
+    ),
+    Mutation(
+        "lease-loss-ignored",
+        "diarize_service/jobs/runner.py",
+        "            if not ours:\n                self._lost.add(job_id)",
+        "            if False:\n                self._lost.add(job_id)",
+        (LEASE + "test_a_job_deleted_by_another_replica_is_cancelled_at_the_next_heartbeat",),
+        "a job deleted through another replica keeps running on its worker",
+    ),
+    Mutation(
+        "result-written-without-the-lease",
+        "diarize_service/storage/job_store.py",
+        "    return clause if worker is None else and_(clause, jobs.c.worker == worker)",
+        "    return clause",
+        (LEASE + "test_a_job_whose_lease_was_taken_over_writes_no_result",),
+        "a worker whose job was handed to another keeps running it: the job runs twice at once",
     ),
 ]
 

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Annotated, Protocol
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, Protocol
 
 from fastapi import Depends, Request
 
@@ -41,6 +42,8 @@ class Services:
     workers: StageWorkers | None  # None in a cluster replica, or when a test injects a fake processor
     rate_limiter: RateLimiter
     ready: Callable[[], Awaitable[None]] | None = None  # cluster: raises while the store/broker are down
+    # issue #23: (upload, decoded path, max seconds) -> voiceprint of its main voice; None without models
+    embed_voice: Callable[[Path, Path, float], Awaitable[Any]] | None = None
 
 
 def get_services(request: Request) -> Services:

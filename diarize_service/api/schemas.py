@@ -33,6 +33,11 @@ class SpeakerStats(BaseModel):
     percentage: float = Field(description="Share of all speakers' talk time, percent.")
     segment_count: int
     word_count: int
+    role: str | None = Field(
+        None,
+        description="Issue #23, speakers named after an enrolled voice: in a mixed call the role the voice "
+        "was enrolled with (e.g. 'agent'), in a split call the channel's label (e.g. 'Agent'); else null.",
+    )
 
 
 class SpeakerTurnOut(BaseModel):
@@ -72,6 +77,13 @@ class CallAnalytics(BaseModel):
     )
 
 
+class IdentifiedVoice(BaseModel):
+    speaker_id: str
+    similarity: float = Field(
+        description="Cosine similarity of the call speaker's voiceprint to the enrolled one."
+    )
+
+
 class DiarizationResult(BaseModel):
     transcript: str = Field(description="One line per segment: 'Speaker_01 [0.00s - 5.23s]: text'.")
     speakers: dict[str, SpeakerStats]
@@ -88,6 +100,10 @@ class DiarizationResult(BaseModel):
     )
     analytics: CallAnalytics
     timings: dict[str, float] = Field(description="Seconds per pipeline stage.")
+    identified: dict[str, IdentifiedVoice] | None = Field(
+        None,
+        description="Issue #23: enrolled voices named in this call, by name (null: none enrolled, or off).",
+    )
 
 
 class JobSummary(BaseModel):
@@ -125,3 +141,33 @@ class HealthOut(BaseModel):
     queue_depth: int
     jobs_running: int
     max_concurrent_jobs: int
+
+
+# --- issue #23: enrolled voices (POST/GET/DELETE /speakers, GET /speakers/{id}/stats)
+class VoiceOut(BaseModel):
+    speaker_id: str
+    name: str
+    role: str | None = None
+    created_at: float
+    source_job_id: str | None = Field(None, description="The job it was enrolled from, if any.")
+    speech_seconds: float = Field(description="Seconds of the voice's speech the voiceprint was pooled from.")
+
+
+class VoiceList(BaseModel):
+    speakers: list[VoiceOut]
+
+
+class VoiceStatsOut(BaseModel):
+    speaker_id: str
+    name: str
+    calls: int = Field(description="Finished jobs, with results still kept, that named this voice.")
+    talk_time: float = Field(description="Seconds this voice talked in those calls.")
+    listen_time: float = Field(description="Seconds the others talked in those calls.")
+    talk_to_listen_ratio: float | None
+    interruptions_made: int
+    interruptions_suffered: int
+    longest_monologue: float = Field(description="Longest stretch of talk in any of those calls, seconds.")
+    job_ids: list[str] = Field(description="Those jobs, newest first.")
+
+
+# --- end issue #23

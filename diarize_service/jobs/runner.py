@@ -35,6 +35,8 @@ from ..pipeline.workers import StageCrashedError
 from ..storage.audio_store import AudioStore
 from ..storage.job_store import JobStore
 from ..storage.playback import keep_playback_copy  # issue #21
+from ..storage.voice_store import VoiceStore  # issue #23
+from .identification import name_enrolled_voices  # issue #23
 from .models import Job, JobStatus
 from .sweeper import Sweeper, SweepPolicy
 from .webhooks import WebhookSender
@@ -89,6 +91,7 @@ class JobRunner:
         self.config = config
         self.worker_id = worker_id
         self.on_requeued = on_requeued
+        self.voices = VoiceStore.beside(store)  # issue #23: enrolled voices live in the job database
         self.sweeper = Sweeper(store, audio, config.sweep_policy(), webhooks, on_requeued)
         self._wake = asyncio.Event()
         self._tasks: dict[str, asyncio.Task] = {}
@@ -235,7 +238,9 @@ class JobRunner:
                 decoded, copy = self.audio.decoded_path(job.id), self.audio.playback_path(job.id)
                 await asyncio.to_thread(keep_playback_copy, decoded, copy)
             # --- end issue #21
-            if self.store.complete(job.id, result, self.worker_id):
+            # --- issue #23: name enrolled voices; the speakers' voiceprints are kept beside the result
+            result, prints = await asyncio.to_thread(name_enrolled_voices, self.voices, job, result)
+            if self.store.complete(job.id, result, self.worker_id, prints):
                 final = JobStatus.COMPLETED
                 metrics.AUDIO_SECONDS.inc(result.get("audio_duration", 0.0))
                 for stage, seconds in result.get("timings", {}).items():

@@ -30,6 +30,7 @@ class FakeProcessor:
         self.running = 0
         self.max_running = 0
         self.options: list[JobOptions] = []
+        self.cancelled: list[str] = []
 
     async def process(self, audio_path: Path, decoded_path: Path, options: JobOptions, report):
         self.running += 1
@@ -38,7 +39,11 @@ class FakeProcessor:
             self.options.append(options)
             audio = await asyncio.to_thread(decode, audio_path)
             report(0.5, "fake")
-            await asyncio.to_thread(self.gate.wait, 30)
+            try:
+                await asyncio.to_thread(self.gate.wait, 30)
+            except asyncio.CancelledError:
+                self.cancelled.append(audio_path.parent.name)  # the job directory is named after the job
+                raise
             if self.fail:
                 raise self.fail
             words = [Word(0.1, 0.5, " Hello", 1.0, "A"), Word(0.6, 1.0, " there.", 1.0, "B")]

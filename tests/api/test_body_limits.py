@@ -39,11 +39,18 @@ class Reply:
         return json.loads(self.body)
 
 
-async def post(app, path: str, chunks: list[bytes], content_length: int | None, content_type: str) -> Reply:
+async def post(
+    app,
+    path: str,
+    chunks: list[bytes],
+    content_length: int | None,
+    content_type: str,
+    extra_headers: list[tuple[bytes, bytes]] | None = None,
+) -> Reply:
     """POST *chunks* to *app* over ASGI, without a Content-Length unless one is given."""
     reply = Reply()
     pending = list(chunks)
-    headers = [(b"content-type", content_type.encode())]
+    headers = [(b"content-type", content_type.encode()), *(extra_headers or [])]
     if content_length is not None:
         headers.append((b"content-length", str(content_length).encode()))
     scope = {

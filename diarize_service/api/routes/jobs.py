@@ -54,6 +54,9 @@ async def job_options_form(
         str | None, Form(description="Left,right speaker names in split mode (default Agent,Customer)")
     ] = None,
     redact_pii: Annotated[bool, Form(description="Redact ID, card, phone numbers and e-mails")] = False,
+    identify_speakers: Annotated[
+        bool, Form(description="Name speakers whose voice is enrolled (POST /speakers); default on")
+    ] = True,  # issue #23
 ) -> JobOptions:
     """The per-job options, shared by /diarize and /batch-diarize."""
     return _options(
@@ -64,6 +67,7 @@ async def job_options_form(
         initial_prompt=initial_prompt or None,
         hotwords=hotwords or None,
         redact_pii=redact_pii,
+        identify_speakers=identify_speakers,  # issue #23
         channel_mode=channel_mode,
         **({"channel_names": tuple(channel_names.split(",", 1))} if channel_names else {}),
     )
