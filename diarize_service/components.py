@@ -14,6 +14,7 @@ from .config import Settings
 from .jobs.runner import RunnerConfig
 from .jobs.webhooks import WebhookConfig, WebhookSender, load_or_create_secret
 from .models.registry import resolve_diarization, resolve_whisper
+from .pipeline.language import LanguagePolicy
 from .pipeline.workers import AsrConfig, DiarizationConfig, StageWorkers
 from .storage.audio_store import AudioStore
 from .storage.job_store import SqlJobStore
@@ -79,6 +80,12 @@ def build_workers(settings: Settings) -> StageWorkers:
             batch_size=settings.batch_size,
             download_root=str(settings.model_cache_dir),
             recheck_unwritten=settings.recheck_unwritten_speech,
+            language_policy=LanguagePolicy.from_setting(  # issue #22
+                settings.languages,
+                settings.language_confidence_floor,
+                settings.default_language,
+                settings.language_switch_confidence,
+            ),
         ),
         DiarizationConfig(
             spec=diarization,

@@ -14,7 +14,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -127,6 +127,32 @@ class Settings(BaseSettings):
         description="Split stereo calls: also diarize each channel, so that a second voice on one side "
         "(a supervisor on the agent's line) gets its own speaker (<name>_2) and quiet background talkers "
         "are dropped (bundled pipeline; costs one diarization per channel, run beside ASR).",
+    )
+
+    # --- language (issue #22) ---------------------------------------------------
+    languages: str = Field(
+        "en,af",
+        description="Languages calls may be in (Whisper codes, comma-separated): detection chooses among "
+        "these only, from several windows of both channels' clearest speech. Empty = all of Whisper's "
+        "languages. A job's own 'language' field still forces one.",
+    )
+    language_confidence_floor: float = Field(
+        0.7,
+        ge=0,
+        le=1,
+        description="A detected language less probable than this (over LANGUAGES) is not trusted: the call "
+        "is transcribed in DEFAULT_LANGUAGE instead.",
+    )
+    default_language: str = Field(
+        "en", description="The language of calls whose detection is below LANGUAGE_CONFIDENCE_FLOOR."
+    )
+    language_switch_confidence: float = Field(
+        0.9,
+        ge=0,
+        le=1,
+        description="One channel of a stereo call is transcribed in another language than the call's only "
+        "when its own speech gives that language at least this probability (an Afrikaans customer "
+        "with an English agent).",
     )
 
     # --- service ----------------------------------------------------------------
@@ -244,6 +270,19 @@ class Settings(BaseSettings):
         "worker; the worker itself stops a job it could not renew for half of it, so a job never runs "
         "twice at once. 0 = 3 x HEARTBEAT_SECONDS.",
     )
+
+    @field_validator("languages", "default_language")
+    @classmethod
+    def _whisper_language_codes(cls, value: str) -> str:
+        """Refuse a language Whisper does not know at start-up, not at the first call (issue #22)."""
+        from .pipeline.language import whisper_language_codes  # read without importing faster-whisper
+
+        codes = [code.strip().lower() for code in value.split(",") if code.strip()]
+        known = whisper_language_codes()
+        unknown = [code for code in codes if known and code not in known]
+        if unknown:
+            raise ValueError(f"unknown Whisper language code(s): {', '.join(unknown)}")
+        return ",".join(codes)
 
     @model_validator(mode="after")
     def _cluster_needs_shared_state(self) -> Settings:

@@ -84,6 +84,13 @@ class IdentifiedVoice(BaseModel):
     )
 
 
+class LanguageOut(BaseModel):
+    """A channel's language (issue #22)."""
+
+    language: str = Field(description="Whisper code the channel was transcribed in, e.g. 'en', 'af'.")
+    probability: float = Field(description="The evidence's probability for it, over LANGUAGES.")
+
+
 class DiarizationResult(BaseModel):
     transcript: str = Field(description="One line per segment: 'Speaker_01 [0.00s - 5.23s]: text'.")
     speakers: dict[str, SpeakerStats]
@@ -93,6 +100,10 @@ class DiarizationResult(BaseModel):
     processing_time: float
     language: str
     language_probability: float
+    languages: dict[str, LanguageOut] = Field(
+        default_factory=dict,
+        description="Per channel name in split mode, or 'mixed': the language transcribed, its probability.",
+    )
     channel_mode: str = Field(description="'split' (speaker = channel) or 'mixed' (voice diarization).")
     models: dict[str, str]
     diarization: list[SpeakerTurnOut] = Field(

@@ -24,8 +24,12 @@ Pure functions over plain dicts, so the rules are tested without a model.
 
 from __future__ import annotations
 
+import ast
+import importlib.util
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
 from typing import Any
 
 
@@ -134,3 +138,24 @@ def decide(
         else:
             out.append(LanguageChoice(language, own.get(language, 0.0)))
     return LanguageChoice(language, p), out
+
+
+@cache
+def whisper_language_codes() -> frozenset[str]:
+    """The language codes faster-whisper accepts, read from its source without importing it.
+
+    Settings are checked in the API process, which must not load CTranslate2
+    (importing ``faster_whisper`` does).  Empty if the list cannot be read:
+    then nothing is refused here, and Whisper itself refuses at the first call.
+    """
+    spec = importlib.util.find_spec("faster_whisper")
+    try:
+        source = (Path(next(iter(spec.submodule_search_locations))) / "tokenizer.py").read_text()
+        for node in ast.parse(source).body:
+            if isinstance(node, ast.Assign) and any(
+                isinstance(t, ast.Name) and t.id == "_LANGUAGE_CODES" for t in node.targets
+            ):
+                return frozenset(ast.literal_eval(node.value))
+    except (AttributeError, OSError, StopIteration, TypeError, ValueError, SyntaxError):
+        pass
+    return frozenset()

@@ -16,6 +16,7 @@ from typing import Any, Protocol
 
 from .channels.voices import PARTY, SECOND, restrict, voice_at
 from .diarization.voiceprints import EMBEDDING_KEY, Voiceprint, call_voiceprints, prints_to_json
+from .language import CallLanguages, LanguageChoice
 from .options import JobOptions
 from .output.redaction import redact_turns
 from .output.result import build_result
@@ -79,7 +80,8 @@ class CallProcessor:
         report(PROGRESS["assigned"], "assigned")
 
         result = build_result(
-            language=language,
+            language=(language.call.language, language.call.probability),  # issue #22
+            languages=language.payload(),
             turns=turns,
             names=names,
             diarization=timeline,
@@ -124,7 +126,9 @@ class CallProcessor:
         turns, names = await self.workers.assign(asr, diarization, self.max_pause)
         timings["assign"] = time.perf_counter() - t
         prints.update(call_voiceprints(diarization.centroids, diarization.exclusive_turns, names))
-        return turns, names, diarization.turns, (asr.language, asr.language_probability)
+        # issue #22: one channel, the mix
+        choice = LanguageChoice(asr.language, asr.language_probability)
+        return turns, names, diarization.turns, CallLanguages(choice, {"mixed": choice})
 
     async def _split_channels(
         self, decoded_path: Path, options: JobOptions, report: ProgressCallback, timings, prints
@@ -164,13 +168,13 @@ class CallProcessor:
         names = {name: name for name in [*options.channel_names, *(t.speaker for t in timeline)]}
         for label in [label for label in prints if label not in names]:  # issue #23: no voice left
             del prints[label]
-        best = max((asr for asr, _ in per_channel), key=lambda a: sum(len(s.words) for s in a.segments))
-        return (
-            turns,
-            names,
-            sorted(timeline, key=lambda t: t.start),
-            (best.language, best.language_probability),
-        )
+        # issue #22: the call's language (from both channels), and each channel's
+        call = LanguageChoice(*(per_channel[0][0].call_language or (per_channel[0][0].language, 0.0)))
+        chosen = {
+            name: LanguageChoice(asr.language, asr.language_probability)
+            for name, (asr, _) in zip(options.channel_names, per_channel, strict=True)
+        }
+        return turns, names, sorted(timeline, key=lambda t: t.start), CallLanguages(call, chosen)
 
 
 async def _concurrently(report: ProgressCallback, timings: dict[str, float], **stages) -> list[Any]:

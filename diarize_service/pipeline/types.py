@@ -32,6 +32,8 @@ class AsrResult:
     language: str
     language_probability: float
     segments: list[AsrSegment]
+    # split calls: the whole call's language and its probability (each channel's may differ)
+    call_language: tuple[str, float] | None = None
 
 
 @dataclass(frozen=True)

@@ -40,6 +40,7 @@ from typing import Any
 import numpy as np
 
 from ..models.registry import DiarizationModelSpec, WhisperModelSpec
+from .language import LanguagePolicy  # issue #22
 
 
 class StageCrashedError(RuntimeError):
@@ -55,6 +56,7 @@ class AsrConfig:
     batch_size: int
     download_root: str
     recheck_unwritten: bool = True
+    language_policy: LanguagePolicy = LanguagePolicy()  # noqa: RUF009  (frozen) issue #22: LANGUAGES etc.
 
 
 @dataclass(frozen=True)
@@ -92,6 +94,7 @@ def _init_asr(config: AsrConfig) -> None:
         batch_size=config.batch_size,
         download_root=config.download_root,
         recheck_unwritten=config.recheck_unwritten,
+        language_policy=config.language_policy,  # issue #22
     )
     _transcriber.warm_up()
 
@@ -183,10 +186,13 @@ def _transcribe_channels(audio_path: str, options: dict[str, Any]):
     from .channels.speech import channel_speech, drop_unheard
 
     channels = _load(audio_path)
+    # issue #22: the call's language from both channels' speech; a channel differs only when confident
+    call, chosen = _transcriber.choose_languages(list(channels), options.get("language"))
     out = []
     for index in range(2):
         audio = np.ascontiguousarray(channels[index])
-        asr = _transcriber(audio, **options)
+        asr = _transcriber(audio, **options, choice=chosen[index])
+        asr.call_language = (call.language, call.probability)  # issue #22
         words = [w for seg in asr.segments for w in seg.words]
         regions = drop_unheard(channel_speech(channels, index), [(w.start, w.end) for w in words])
         for seg in asr.segments:

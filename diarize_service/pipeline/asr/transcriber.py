@@ -12,17 +12,25 @@ so it can loop on read-out digits, or write words with no audio under them;
 such stretches are decoded once more sequentially, with beam search and no
 4-gram repeated (:mod:`.loops`).  Speech it wrote no words for is decoded
 once more, each stretch in a chunk of its own (:mod:`.unwritten`).
+
+The language is decided before decoding, from several windows of the call's
+clearest speech (:mod:`.language_probe`, :mod:`..language`), not by the
+batched decoder from the first 30 s.
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 import numpy as np
 from faster_whisper import BatchedInferencePipeline, WhisperModel
 
 from ...models.registry import WhisperModelSpec
 from ..audio import SAMPLE_RATE
+from ..language import LanguageChoice, LanguagePolicy, decide
 from ..types import AsrResult, AsrSegment, Word
 from . import unwritten
+from .language_probe import probe
 from .loops import Stretch, collapse, find_loops, find_stacked, merge
 
 REDO_CONTEXT = 0.5  # seconds of audio around a made-up stretch when it is decoded again
@@ -48,10 +56,12 @@ class Transcriber:
         batch_size: int = 8,
         download_root: str | None = None,
         recheck_unwritten: bool = True,
+        language_policy: LanguagePolicy | None = None,
     ) -> None:
         self.spec = spec
         self.batch_size = batch_size
         self.recheck_unwritten = recheck_unwritten
+        self.language_policy = language_policy or LanguagePolicy()
         self.model = WhisperModel(
             spec.path,
             device=device,
@@ -88,14 +98,29 @@ class Transcriber:
     def multilingual(self) -> bool:
         return self.model.model.is_multilingual
 
+    def choose_languages(
+        self, channels: Sequence[np.ndarray], language: str | None = None
+    ) -> tuple[LanguageChoice, list[LanguageChoice]]:
+        """The call's language and each channel's, from all channels' speech (*language* forces one)."""
+        if language or not self.multilingual:
+            forced = LanguageChoice(language or "en", 1.0)
+            return forced, [forced for _ in channels]
+        policy = self.language_policy
+        return decide([probe(self.model, audio, policy) for audio in channels], policy)
+
     def __call__(
         self,
         audio: np.ndarray,
         language: str | None = None,
         initial_prompt: str | None = None,
         hotwords: str | None = None,
+        choice: LanguageChoice | None = None,
     ) -> AsrResult:
-        raw = self.decode(audio, language, initial_prompt, hotwords)
+        """Words of *audio*, in *choice*'s language (decided here from *audio* alone when not given)."""
+        if choice is None:
+            _, (choice,) = self.choose_languages([audio], language)
+        raw = self.decode(audio, choice.language, initial_prompt, hotwords)
+        raw.language_probability = choice.probability
         for seg in raw.segments:
             self._redo_made_up(seg, audio, raw.language, initial_prompt, hotwords)
         # a segment that was all made up is gone (turns and transcripts are built from words)

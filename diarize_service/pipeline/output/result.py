@@ -77,7 +77,9 @@ def build_result(
     models: dict[str, str],
     stage_seconds: dict[str, float],
     channel_mode: str = "mixed",
+    languages: dict[str, dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
+    """The job's result; *languages* is each channel's (or the mix's) language and probability."""
     segments = segments_payload(turns, names)
     speakers = speaker_statistics(segments)
     transcript = "\n".join(transcript_line(s["speaker"], s["start"], s["end"], s["text"]) for s in segments)
@@ -94,6 +96,9 @@ def build_result(
         "processing_time": _r(processing_time),
         "language": language[0],
         "language_probability": _r(language[1]),
+        "languages": languages
+        if languages is not None
+        else {"mixed": {"language": language[0], "probability": _r(language[1])}},
         "channel_mode": channel_mode,
         "models": models,
         "diarization": timeline,
