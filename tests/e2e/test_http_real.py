@@ -146,3 +146,39 @@ def test_client_writes_subtitles(server, sample_wav, tmp_path):
     assert proc.returncode == 0, proc.stderr
     cues = list(srt.parse(out.read_text()))
     assert len(cues) >= 4 and cues[0].content.startswith("Speaker_01: ")
+
+
+def test_sigterm_gives_running_jobs_their_grace_then_requeues_them(tmp_path, sample_wav):
+    """Real uvicorn, real model workers: SIGTERM stops the server within SHUTDOWN_GRACE_SECONDS,
+    the unfinished job goes back to the queue (its attempt not counted), and a restart finishes it."""
+    import soundfile as sf
+
+    audio, rate = sf.read(sample_wav, dtype="float32")
+    long_call = tmp_path / "long.wav"
+    sf.write(long_call, __import__("numpy").tile(audio, 8), rate)  # 4 minutes
+    data = tmp_path / "data"
+    first = Server(data, WHISPER_MODEL="tiny.en", SHUTDOWN_GRACE_SECONDS="2").start()
+    with long_call.open("rb") as fh:
+        job_id = httpx.post(f"{first.url}/diarize", files={"audio_file": ("long.wav", fh)}).json()["job_id"]
+    deadline = time.monotonic() + 60
+    while httpx.get(f"{first.url}/status/{job_id}").json()["progress"] < 0.1:
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    stopping = time.monotonic()
+    first.kill(signal.SIGTERM)
+    assert time.monotonic() - stopping < 2 + 15, "the server outlived its shutdown grace"
+    second = Server(data, WHISPER_MODEL="tiny.en").start()
+    try:
+        status = httpx.get(f"{second.url}/status/{job_id}").json()
+        assert status["status"] in ("queued", "processing") and status["stage"] in (
+            "requeued",
+            "starting",
+            "decoded",
+        )
+        deadline = time.monotonic() + 240
+        while (status := httpx.get(f"{second.url}/status/{job_id}").json())["status"] != "completed":
+            assert status["status"] != "failed" and time.monotonic() < deadline, status
+            time.sleep(0.5)
+        assert status["attempts"] == 1  # the interrupted try was handed back, not counted
+    finally:
+        second.kill(signal.SIGTERM)

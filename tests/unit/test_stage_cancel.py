@@ -70,3 +70,28 @@ def test_a_call_waiting_for_the_stage_is_cancelled_without_killing_the_running_o
 
     started_in, finished_in = asyncio.run(scenario())
     assert started_in == finished_in  # the running call finished in the process it started in
+
+
+def _crash() -> None:
+    os._exit(3)  # a segfault or the OOM killer, as the stage sees it
+
+
+def test_a_crashed_worker_fails_its_call_and_is_restarted():
+    from diarize_service.pipeline.workers import StageCrashedError
+
+    async def scenario() -> tuple[int, int, str]:
+        stage = _Stage("test", _no_model, None, _pid)
+        await stage.start()
+        first = stage.info
+        try:
+            await asyncio.wait_for(stage.call(_crash), timeout=30)
+        except StageCrashedError as exc:
+            message = str(exc)
+        else:
+            raise AssertionError("a crash was not reported")
+        second = await asyncio.wait_for(stage.call(_pid), timeout=30)
+        stage.shutdown()
+        return first, second, message
+
+    first, second, message = asyncio.run(scenario())
+    assert first != second and "restarted" in message
