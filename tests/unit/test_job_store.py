@@ -186,3 +186,60 @@ def test_expire_results_erases_results_of_jobs_finished_before_the_cutoff_only(t
     assert rows["old-bad"] == ("failed", "expired", None)
     assert rows["new-ok"] == ("completed", "done", '{"transcript": "fresh"}')
     assert rows["running"][:2] == ("processing", "starting") and rows["queued"][:2] == ("queued", None)
+
+
+def test_one_idempotency_key_makes_one_job_even_without_an_owner(tmp_path):
+    """With authentication off the owner is NULL, and NULLs never collide in a plain unique index."""
+    from sqlalchemy.exc import IntegrityError
+
+    store = SQLiteJobStore(tmp_path / "j.db")
+    first = job("a", 1.0)
+    first.idempotency_key = "k"
+    store.add(first)
+    second = job("b", 2.0)
+    second.idempotency_key = "k"
+    with pytest.raises(IntegrityError):
+        store.add(second)
+    assert store.find_idempotent(None, "k").id == "a"
+    store.close()
+
+
+def test_the_job_database_is_owner_only(tmp_path):
+    import os
+    import stat
+
+    path = tmp_path / "data" / "jobs.sqlite3"
+    store = SQLiteJobStore(path)
+    store.add(job("x", 1.0))
+    for name in ("jobs.sqlite3", "jobs.sqlite3-wal", "jobs.sqlite3-shm"):
+        candidate = path.parent / name
+        if candidate.exists():
+            assert stat.S_IMODE(os.stat(candidate).st_mode) == 0o600, name
+    assert stat.S_IMODE(os.stat(path.parent).st_mode) == 0o700
+    store.close()
+
+
+def test_a_database_from_before_migrations_is_adopted(tmp_path):
+    """The SQLite file of earlier versions (no Alembic table, the old NULL-blind index) keeps its jobs."""
+    import sqlite3
+
+    path = tmp_path / "old.db"
+    with sqlite3.connect(path) as conn:
+        conn.executescript(
+            """
+            CREATE TABLE jobs (id TEXT PRIMARY KEY, status TEXT NOT NULL, created_at REAL NOT NULL,
+                options TEXT NOT NULL, filename TEXT NOT NULL, audio_path TEXT,
+                progress REAL NOT NULL DEFAULT 0, stage TEXT, started_at REAL, finished_at REAL,
+                heartbeat_at REAL, attempts INTEGER NOT NULL DEFAULT 0, error TEXT, result TEXT,
+                owner TEXT, idempotency_key TEXT, upload_sha256 TEXT, callback_url TEXT, batch_id TEXT);
+            CREATE UNIQUE INDEX jobs_idempotency ON jobs (owner, idempotency_key)
+                WHERE idempotency_key IS NOT NULL;
+            INSERT INTO jobs (id, status, created_at, options, filename, idempotency_key) VALUES
+                ('old1', 'queued', 1.0, '{}', 'a.wav', 'dup'), ('old2', 'queued', 2.0, '{}', 'b.wav', 'dup');
+            """
+        )
+    store = SQLiteJobStore(path)
+    assert store.get("old1") is not None and store.get("old2") is not None
+    assert sum(store.get(i).idempotency_key == "dup" for i in ("old1", "old2")) == 1
+    assert store.claim_next().id == "old1"
+    store.close()
