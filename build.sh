@@ -54,6 +54,7 @@ setup() {
 # apt-get: CI and containers); otherwise the tests that need them say what is missing.
 #   chromium, chromium-driver   the web console's browser tests (tests/browser)
 #   redis-server, postgresql    the cluster tests and ./build.sh cluster (real broker and database)
+#   espeak-ng                   Afrikaans speech for the language tests (issue #22, bench/afrikaans.py)
 need_packages() {
   local missing=() pair
   for pair in "$@"; do  # package:file-that-proves-it-is-installed
@@ -70,7 +71,8 @@ need_packages() {
 }
 
 TEST_PACKAGES=(chromium:/usr/bin/chromium chromium-driver:/usr/bin/chromedriver
-               redis-server:/usr/bin/redis-server postgresql:/usr/lib/postgresql/15/bin/initdb)
+               redis-server:/usr/bin/redis-server postgresql:/usr/lib/postgresql/15/bin/initdb
+               espeak-ng:/usr/bin/espeak-ng)
 CLUSTER_PACKAGES=(redis-server:/usr/bin/redis-server postgresql:/usr/lib/postgresql/15/bin/initdb)
 
 cmd=${1:-help}

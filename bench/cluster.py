@@ -140,7 +140,6 @@ def main() -> None:
     files = [item.audio for item in simulated_calls(calls, stereo=False)] * args.copies
     env = {
         "WHISPER_MODEL": args.whisper_model,
-        "LOG_LEVEL": "WARNING",
         "HOST": "127.0.0.1",
         "MODEL_CACHE_DIR": str(ROOT / "var" / "models"),
     }

@@ -134,6 +134,7 @@ def score(item: datasets.BenchItem, result: dict[str, Any]) -> dict[str, Any]:
         # pyannote.metrics' collar is the whole width, so that is its collar=0.5.
         "der_mdeval25": der_components(item.reference, hyp, item.uem, 0.5),
         "timings": result["timings"],
+        "languages": result.get("languages", {}),  # issue #22: bench --fresh counts wrong languages
     }
     if item.audible is not None:
         row["der25_audible"] = der_components(item.audible, hyp, item.uem, 0.25)
@@ -370,9 +371,20 @@ def main() -> None:
     parser.add_argument(
         "--repeats", type=int, default=3, help="API and plain-ASR timings: best of this many runs per file"
     )
+    # issue #22: the simulated-call groups on new seeds (bench/fresh.py); the default run is unchanged
+    parser.add_argument("--fresh", action="store_true", help="draw new seeds and run the call groups on them")
+    parser.add_argument("--fresh-count", type=int, default=2, help="--fresh: how many seeds to draw")
+    parser.add_argument("--seeds", default="", help="fresh-seed run on these seeds (repeats a --fresh run)")
     args = parser.parse_args()
 
     settings = Settings()
+    if args.fresh or args.seeds:
+        from . import fresh
+
+        if args.label == "latest":
+            args.label = "fresh"
+        machine = f"{platform.machine()}, {len(os.sched_getaffinity(0))} cores"
+        return fresh.run(args, settings, machine)
     groups = [g for g in args.groups.split(",") if g]
     items = load_items(groups, args.n_calls, args.seed)
     with PeakMemory() as mem:

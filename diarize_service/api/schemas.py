@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from typing import ClassVar
+
+from pydantic import BaseModel, Field, SerializerFunctionWrapHandler, model_serializer
 
 from ..jobs.models import JobOptions, JobStatus
 
@@ -28,7 +30,25 @@ class SegmentOut(BaseModel):
     words: list[WordOut]
 
 
-class SpeakerStats(BaseModel):
+class _OmitsUnset(BaseModel):
+    """Issue #23: optional fields a result only has sometimes are left out when null, not sent as null.
+
+    ``/status`` then shows a result exactly as ``/jobs/{job_id}/result`` does.
+    """
+
+    OMIT_IF_NULL: ClassVar[tuple[str, ...]] = ()
+
+    @model_serializer(mode="wrap")
+    def _drop_nulls(self, handler: SerializerFunctionWrapHandler):  # no return type: keeps the schema
+        data = handler(self)
+        for name in self.OMIT_IF_NULL:
+            if data.get(name) is None:
+                data.pop(name, None)
+        return data
+
+
+class SpeakerStats(_OmitsUnset):
+    OMIT_IF_NULL = ("role",)
     total_duration: float = Field(description="Seconds of this speaker's segments.")
     percentage: float = Field(description="Share of all speakers' talk time, percent.")
     segment_count: int
@@ -36,7 +56,7 @@ class SpeakerStats(BaseModel):
     role: str | None = Field(
         None,
         description="Issue #23, speakers named after an enrolled voice: in a mixed call the role the voice "
-        "was enrolled with (e.g. 'agent'), in a split call the channel's label (e.g. 'Agent'); else null.",
+        "was enrolled with (e.g. 'agent'), in a split call the channel's label (e.g. 'Agent'); else absent.",
     )
 
 
@@ -91,7 +111,8 @@ class LanguageOut(BaseModel):
     probability: float = Field(description="The evidence's probability for it, over LANGUAGES.")
 
 
-class DiarizationResult(BaseModel):
+class DiarizationResult(_OmitsUnset):
+    OMIT_IF_NULL = ("identified",)
     transcript: str = Field(description="One line per segment: 'Speaker_01 [0.00s - 5.23s]: text'.")
     speakers: dict[str, SpeakerStats]
     segments: list[SegmentOut]
@@ -113,7 +134,7 @@ class DiarizationResult(BaseModel):
     timings: dict[str, float] = Field(description="Seconds per pipeline stage.")
     identified: dict[str, IdentifiedVoice] | None = Field(
         None,
-        description="Issue #23: enrolled voices named in this call, by name (null: none enrolled, or off).",
+        description="Issue #23: enrolled voices named in this call, by name (absent: none enrolled, or off).",
     )
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from .channels.voices import PARTY, SECOND, restrict, voice_at
-from .diarization.voiceprints import EMBEDDING_KEY, Voiceprint, call_voiceprints, prints_to_json
+from .diarization.voiceprints import EMBEDDING_KEY, Voiceprint, prints_to_json, renamed
 from .language import CallLanguages, LanguageChoice
 from .options import JobOptions
 from .output.redaction import redact_turns
@@ -117,7 +117,7 @@ class CallProcessor:
                 num_speakers=options.num_speakers,
                 min_speakers=options.min_speakers,
                 max_speakers=options.max_speakers,
-                centroids=True,  # issue #23: voiceprints
+                voiceprints=True,  # issue #23
             ),
         )
         for step, seconds in diarization.timings.items():
@@ -125,7 +125,7 @@ class CallProcessor:
         t = time.perf_counter()
         turns, names = await self.workers.assign(asr, diarization, self.max_pause)
         timings["assign"] = time.perf_counter() - t
-        prints.update(call_voiceprints(diarization.centroids, diarization.exclusive_turns, names))
+        prints.update(renamed(diarization.voiceprints, names))
         # issue #22: one channel, the mix
         choice = LanguageChoice(asr.language, asr.language_probability)
         return turns, names, diarization.turns, CallLanguages(choice, {"mixed": choice})

@@ -50,3 +50,5 @@ class DiarizationOutput:
     timings: dict[str, float] = field(default_factory=dict)  # seconds per pyannote step
     # speaker -> unit CAM++ centroid (numpy), when asked for (split mode's voices per channel)
     centroids: dict[str, Any] = field(default_factory=dict)
+    # speaker -> Voiceprint (issue #23: CAM++ over the speaker's own speech), when asked for
+    voiceprints: dict[str, Any] = field(default_factory=dict)

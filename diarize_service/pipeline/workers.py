@@ -215,17 +215,18 @@ def _channel_voices(audio_path: str, allow_second: bool):
 
 
 def _diarize(audio_path: str, options: dict[str, Any]):
-    return _diarizer(_load(audio_path), **options)
+    from .background import without_background  # issue #22: babble on a mono line is no one's turn
+
+    audio = _load(audio_path)
+    return without_background(_diarizer(audio, **options), audio)
 
 
 def _embed_voice(audio_path: str):
     """Issue #23, enrolment from a recording: the print of the voice that talks most (None: no print)."""
-    from .diarization.voiceprints import dominant_voiceprint
+    from .diarization.voiceprints import dominant_voiceprint, telephone_line
 
-    if not _diarizer.gives_centroids:
-        return None
-    diarization = _diarizer(_load(audio_path), centroids=True)
-    return dominant_voiceprint(diarization.centroids, diarization.exclusive_turns)
+    # the prints it is compared with come from telephone calls: give the recording their channel
+    return dominant_voiceprint(_diarizer(telephone_line(_load(audio_path)), voiceprints=True).voiceprints)
 
 
 def _assign(asr, diarization, max_pause: float):

@@ -11,11 +11,16 @@ from hypothesis import strategies as st
 
 from diarize_service.pipeline.diarization.voiceprints import (
     Voiceprint,
-    call_voiceprints,
+    center,
+    centered,
     dominant_voiceprint,
-    pooled,
+    renamed,
+    speaker_voiceprints,
+    telephone_line,
 )
+from diarize_service.pipeline.output import identify as identify_module
 from diarize_service.pipeline.output.identify import (
+    AMBIGUITY_MARGIN,
     EnrolledVoice,
     identify,
     match_voices,
@@ -28,6 +33,12 @@ from diarize_service.pipeline.output.voice_stats import voice_statistics
 from diarize_service.pipeline.types import SpeakerTurn, Word
 
 DIM = 8
+
+
+@pytest.fixture(autouse=True)
+def plain_cosine(monkeypatch):
+    """These small vectors are scored as they are; the shipped center is for 192-value CAM++ prints."""
+    monkeypatch.setattr(identify_module, "center", lambda: None)
 
 
 def unit(*values: float) -> np.ndarray:
@@ -126,7 +137,21 @@ def test_matches_are_one_to_one_and_above_the_threshold(speakers, enrolled, thre
     )
     assert len({m.label for m in found}) == len(found) == len({m.voice.name for m in found})
     assert all(m.similarity >= threshold for m in found)
+    scores = identify_module.similarities(
+        {f"S{i}": Voiceprint(norm(v), 10.0) for i, v in enumerate(speakers)},
+        [voice(f"V{j}", norm(v)) for j, v in enumerate(enrolled)],
+    )
+    for m in found:  # a named speaker's best voice is clearly its best
+        row = np.sort(scores[int(m.label[1:])])[::-1]
+        assert len(row) == 1 or row[0] - row[1] >= AMBIGUITY_MARGIN
     assert [m.similarity for m in found] == sorted((m.similarity for m in found), reverse=True)
+
+
+def test_a_speaker_between_two_voices_that_sound_alike_is_not_named():
+    alike = [voice("Thandi", unit(1, 0.30)), voice("Zola", unit(1, 0.36))]
+    assert match_voices(prints(S=unit(1, 0.33)), alike, threshold=0.5) == []
+    found = match_voices(prints(S=unit(1, 0.33)), alike, threshold=0.5, margin=0.0)
+    assert [m.voice.name for m in found] == ["Zola"]
 
 
 def test_renaming_reaches_every_place_a_label_is_shown():
@@ -174,8 +199,10 @@ def test_an_unknown_voice_is_not_named():
 
 
 def test_split_calls_keep_the_channel_label_as_role():
+    stereo = call(("Agent", "Customer"), "split")
+    stereo["languages"] = {name: {"language": "en", "probability": 0.9} for name in ("Agent", "Customer")}
     result, names = identify(
-        call(("Agent", "Customer"), "split"),
+        stereo,
         prints(Agent=unit(1, 0), Customer=unit(0, 1)),
         [voice("Thandi", unit(1, 0), role="supervisor")],
         0.6,
@@ -183,6 +210,7 @@ def test_split_calls_keep_the_channel_label_as_role():
     assert names == {"Agent": "Thandi"}
     assert result["speakers"]["Thandi"]["role"] == "Agent"
     assert result["transcript"].startswith("Thandi [")
+    assert set(result["languages"]) == {"Thandi", "Customer"}  # per channel (issue #22): its new label
 
 
 def test_a_name_another_speaker_already_has_is_not_given():
@@ -195,17 +223,43 @@ def test_a_name_another_speaker_already_has_is_not_given():
     assert names == {} and set(result["speakers"]) == {"Agent", "Customer"}
 
 
-def test_voiceprints_pool_by_seconds_and_pick_the_main_voice():
-    turns = [SpeakerTurn(0, 10, "A"), SpeakerTurn(10, 12, "B"), SpeakerTurn(12, 20, "A")]
-    centroids = {"A": axis(0), "B": axis(1)}
-    found = call_voiceprints(centroids, turns, {"A": "Speaker_01", "B": "Speaker_02"})
-    assert found["Speaker_01"].seconds == 18 and found["Speaker_02"].seconds == 2
-    main = dominant_voiceprint(centroids, turns)
-    assert main is not None and np.allclose(main.embedding, axis(0)) and main.seconds == 18
-    both = pooled([(axis(0), 3.0), (axis(1), 1.0), (None, 5.0)])
-    assert both is not None and both.seconds == 4.0
-    assert np.allclose(both.embedding, unit(3, 1))
-    assert pooled([]) is None and dominant_voiceprint({}, turns) is None
+def test_a_voiceprint_is_taken_from_the_speakers_own_longest_stretches():
+    rate = 100
+    audio = np.concatenate([np.full(10 * rate, 1.0), np.full(10 * rate, 2.0)]).astype(np.float32)
+    turns = [
+        SpeakerTurn(0.0, 4.0, "A"),
+        SpeakerTurn(4.0, 4.3, "B"),  # too short to say anything about a voice
+        SpeakerTurn(4.3, 6.0, "A"),
+        SpeakerTurn(10.0, 13.0, "B"),
+        SpeakerTurn(13.0, 20.0, "A"),
+    ]
+    seen: list[np.ndarray] = []
+
+    def embed(wave: np.ndarray) -> np.ndarray:
+        seen.append(wave)
+        return np.array([wave.mean(), 1.0, 0.0])  # says which samples it was given
+
+    found = speaker_voiceprints(audio, turns, embed, sample_rate=rate, max_seconds=9.0)
+    assert set(found) == {"A", "B"}
+    # A: its 7 s and 4 s stretches reach 9 s; the 1.7 s one is left out; in time order
+    assert found["A"].seconds == pytest.approx(11.0) and len(seen[0]) == 11 * rate
+    assert seen[0][0] == 1.0 and seen[0][-1] == 2.0
+    assert found["B"].seconds == pytest.approx(3.0) and set(seen[1].tolist()) == {2.0}
+    assert all(np.linalg.norm(vp.embedding) == pytest.approx(1.0) for vp in found.values())
+    assert dominant_voiceprint(found) is found["A"] and dominant_voiceprint({}) is None
+    assert renamed(found, {"A": "Speaker_02"}).keys() == {"Speaker_02", "B"}
+
+
+def test_similarities_take_the_common_direction_off():
+    common = unit(1, 0, 0, 0)
+    a, b = unit(1, 0.2, 0, 0), unit(1, 0, 0.2, 0)  # two voices: close in plain cosine
+    assert float(a @ b) > 0.95
+    moved = centered(np.stack([a, b]), common * float(a @ common))
+    assert float(moved[0] @ moved[1]) == pytest.approx(0.0, abs=1e-9)
+    found = match_voices(prints(S=a), [voice("V", b)], threshold=0.5, mean=np.zeros(DIM))
+    assert [m.voice.name for m in found] == ["V"]
+    off = common * float(a @ common)
+    assert match_voices(prints(S=a), [voice("V", b)], threshold=0.5, mean=off) == []
 
 
 def test_voiceprints_survive_json():
@@ -228,3 +282,24 @@ def test_statistics_over_the_calls_that_named_a_voice():
     assert (stats["interruptions_made"], stats["interruptions_suffered"]) == (1, 1)
     assert stats["longest_monologue"] == 4.0  # Speaker_01's two turns, 1.5 s apart, are one monologue
     assert voice_statistics([], "id-Thandi")["talk_to_listen_ratio"] is None
+
+
+def test_an_uploaded_recording_is_heard_as_a_telephone_line_would_carry_it():
+    rate = 16_000
+    t = np.arange(rate) / rate
+    tones = sum(0.2 * np.sin(2 * np.pi * hz * t) for hz in (100, 1000, 6000)).astype(np.float32)
+    out = telephone_line(tones, rate)
+    assert out.dtype == np.float32 and out.shape == t.shape and np.max(np.abs(out)) <= 1.0
+    spectrum = np.abs(np.fft.rfft(out[2000:-2000]))
+    freqs = np.fft.rfftfreq(len(out) - 4000, 1 / rate)
+
+    def level(hz: float) -> float:
+        return float(spectrum[np.argmin(np.abs(freqs - hz))])
+
+    assert level(100) < 0.1 * level(1000) and level(6000) < 0.01 * level(1000)
+    assert not np.any(telephone_line(np.zeros(rate, dtype=np.float32), rate))
+
+
+def test_the_shipped_center_is_a_cam_plus_plus_print():
+    shipped = center()
+    assert shipped is not None and shipped.shape == (192,) and np.all(np.isfinite(shipped))

@@ -7,8 +7,8 @@ Welsh in a Scottish voice.  Here the evidence is taken from up to
 :data:`MAX_WINDOWS` windows of the channel's speech, chosen by level: the
 loudest stretches are the party's own voice at its best signal-to-noise
 ratio, and echo of the other line, background talk and mumbles (quieter)
-are left out.  Each window is one encoder pass, all in one batch, and the
-language decision itself is :mod:`..language`'s.
+are left out.  Each window is one encoder pass; the language decision
+itself is :mod:`..language`'s.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from ..audio import SAMPLE_RATE
-from ..language import Window
+from ..language import LanguagePolicy, Window, settled
 from .unwritten import speech_spans
 
 WINDOW_SECONDS = 30.0  # what Whisper's encoder hears at once
@@ -82,22 +82,29 @@ def pack(
     return pieces[:MAX_WINDOWS]
 
 
-def probe(model, audio: np.ndarray, spans: Sequence[tuple[float, float]] | None = None) -> list[Window]:
-    """Whisper's language distribution for each window of *audio*'s clearest speech.
+def probe(
+    model,
+    audio: np.ndarray,
+    policy: LanguagePolicy | None = None,
+    spans: Sequence[tuple[float, float]] | None = None,
+) -> list[Window]:
+    """Whisper's language distribution for windows of *audio*'s clearest speech, one at a time.
 
     *model* is a faster-whisper ``WhisperModel``; *spans* are the speech
-    stretches in seconds (Silero's when not given).  No speech, no windows.
+    stretches in seconds (Silero's when not given).  With a *policy*, windows
+    stop once the evidence is settled (:func:`..language.settled`): a clear
+    English channel costs one encoder pass, as the decoder's own detection
+    did, and only doubtful ones pay for more.  No speech, no windows.
     """
     from faster_whisper.transcribe import pad_or_trim
 
     if spans is None:
         spans = speech_spans(audio)
-    pieces = pack(audio, choose_spans(spans, span_levels(audio, spans)))
-    if not pieces:
-        return []
-    features = np.stack([pad_or_trim(model.feature_extractor(piece)) for piece in pieces])
-    results = model.model.detect_language(model.encode(features))
-    return [
-        Window(len(piece) / SAMPLE_RATE, {token[2:-2]: float(p) for token, p in result})
-        for piece, result in zip(pieces, results, strict=True)
-    ]
+    windows: list[Window] = []
+    for piece in pack(audio, choose_spans(spans, span_levels(audio, spans))):
+        features = pad_or_trim(model.feature_extractor(piece))
+        (result,) = model.model.detect_language(model.encode(features))
+        windows.append(Window(len(piece) / SAMPLE_RATE, {token[2:-2]: float(p) for token, p in result}))
+        if policy is not None and settled(windows, policy):
+            break
+    return windows

@@ -42,7 +42,7 @@ from itertools import pairwise
 import numpy as np
 
 from ..diarization.reassignment import join_touching
-from ..diarization.voiceprints import Voiceprint, pooled
+from ..diarization.voiceprints import Voiceprint
 from ..types import DiarizationOutput, SpeakerTurn
 from .regions import FRAME, Region, frame_levels, frames_between
 from .speech import ENERGY_MARGIN_DB, channel_speech
@@ -195,7 +195,12 @@ def channel_voices_and_prints(
     diarize: Callable[..., DiarizationOutput],
     allow_second: bool = True,
 ) -> tuple[list[SpeakerTurn], dict[str, Voiceprint]]:
-    """:func:`channel_voices`, and the voiceprint of the party and of a second voice (issue #23)."""
+    """:func:`channel_voices`, and the voiceprint of the party and of a second voice (issue #23).
+
+    Each print is taken from the channel's own audio over the stretches given
+    to that voice, by the diarizer's :meth:`voiceprints` (none from a pipeline
+    without it).
+    """
     audio = np.ascontiguousarray(channels[index])
     regions = channel_speech(channels, index)
     if not regions or not getattr(diarize, "gives_centroids", True):
@@ -204,22 +209,9 @@ def channel_voices_and_prints(
     profiles = profile_voices(
         regions, diarization.exclusive_turns, diarization.centroids, frame_levels(audio)
     )
-    roles = classify_voices(profiles, allow_second)
-    return label_regions(regions, diarization.exclusive_turns, roles), role_voiceprints(profiles, roles)
-
-
-def role_voiceprints(profiles: dict[str, VoiceProfile], roles: dict[str, str]) -> dict[str, Voiceprint]:
-    """PARTY / SECOND -> the print of the diarized voices given that role, pooled by their seconds.
-
-    Segmentation often splits one person into two close voices, both the
-    party: together they are one print.  Background talk makes none.
-    """
-    prints = {}
-    for role in (PARTY, SECOND):
-        found = pooled((p.centroid, p.seconds) for v, p in profiles.items() if roles.get(v) == role)
-        if found is not None:
-            prints[role] = found
-    return prints
+    labelled = label_regions(regions, diarization.exclusive_turns, classify_voices(profiles, allow_second))
+    voiceprints = getattr(diarize, "voiceprints", None)
+    return labelled, voiceprints(audio, labelled) if voiceprints is not None else {}
 
 
 def restrict(spans: Sequence[SpeakerTurn], regions: Sequence[Region]) -> list[SpeakerTurn]:

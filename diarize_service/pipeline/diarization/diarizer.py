@@ -52,6 +52,7 @@ from .embedding import (  # noqa: E402
 )
 from .onnx_segmentation import cpu_has_bf16, run_on_onnx  # noqa: E402
 from .reassignment import apply_moves, find_moves, speaker_centroids  # noqa: E402
+from .voiceprints import Voiceprint, speaker_voiceprints  # noqa: E402
 
 log = structlog.get_logger(__name__)
 
@@ -267,8 +268,12 @@ class Diarizer:
         min_speakers: int | None = None,
         max_speakers: int | None = None,
         centroids: bool = False,
+        voiceprints: bool = False,
     ) -> DiarizationOutput:
-        """Diarize *audio*; with *centroids*, also each speaker's CAM++ voice centroid (bundled only)."""
+        """Diarize *audio*; with *centroids*, also each speaker's CAM++ voice centroid (bundled only).
+
+        With *voiceprints* (issue #23), also each speaker's :meth:`voiceprints`.
+        """
         timer = StepTimer()
         embedder = getattr(self.pipeline, "file_embedder", None)
         if embedder is not None:  # a failed job's features must not stand in for this file's
@@ -302,9 +307,32 @@ class Diarizer:
         finally:
             if embedder is not None:  # an hour of audio is ~370 MB of features: not kept past the job
                 embedder.last_features = None
+        prints = self.voiceprints(audio, exclusive_turns, sample_rate) if voiceprints else {}
+        if voiceprints:
+            timer("voiceprints", None)
         return DiarizationOutput(
-            turns=turns, exclusive_turns=exclusive_turns, timings=timer.timings, centroids=voices
+            turns=turns,
+            exclusive_turns=exclusive_turns,
+            timings=timer.timings,
+            centroids=voices,
+            voiceprints=prints,
         )
+
+    def voiceprints(
+        self, audio: np.ndarray, exclusive_turns: list[SpeakerTurn], sample_rate: int = 16_000
+    ) -> dict[str, Voiceprint]:
+        """Issue #23: per speaker of *exclusive_turns*, CAM++ over its own speech (bundled only).
+
+        See :mod:`.voiceprints` for why not the clustering's centroids.
+        """
+        if not self.spec.bundled:
+            return {}
+        model = self.pipeline._embedding
+
+        def embed(wave: np.ndarray) -> np.ndarray:
+            return model.embed_features(model.features(torch.from_numpy(wave)))
+
+        return speaker_voiceprints(np.asarray(audio, dtype=np.float32), exclusive_turns, embed, sample_rate)
 
     def _stretch_embedder(self, waveform: torch.Tensor) -> Callable[[list[tuple[float, float]]], np.ndarray]:
         """spans -> embeddings from this file's CAM++ features (the file mode's own pass if it ran)."""

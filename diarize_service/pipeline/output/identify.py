@@ -2,12 +2,16 @@
 
 Each speaker of a call has a voiceprint (:mod:`..diarization.voiceprints`);
 each voice enrolled under the job's API key has one too.  Matching is by
-cosine similarity of the unit vectors, one to one and greedy: the most
+cosine similarity of the centered prints, one to one and greedy: the most
 similar (speaker, voice) pair above :data:`MATCH_THRESHOLD` is named first,
 then the next among those left, so one enrolled voice names at most one
 speaker per call and a speaker gets at most one name.  Greedy rather than an
 optimal assignment: a speaker is never given its second-best voice to make
 room for another match, which would be a name the evidence does not favour.
+A speaker whose two most similar voices are within :data:`AMBIGUITY_MARGIN`
+of each other is not named at all: two agents who sound alike are told
+apart by the line as much as by the voice, and naming the wrong agent is
+worse than naming none.
 
 A matched speaker's label is replaced everywhere a client reads it:
 transcript, segments, words, ``speakers``, ``diarization`` and
@@ -30,13 +34,16 @@ from typing import Any
 
 import numpy as np
 
-from ..diarization.voiceprints import Voiceprint
+from ..diarization.voiceprints import Voiceprint, center, centered
 from .result import transcript_line
 
-# Cosine similarity between a call speaker's print and an enrolled print at or above which the speaker
-# is named: chosen with bench/identify_threshold.py on dev calls with unknown voices (results in
-# bench/results/identify_threshold.md), where it named no unknown voice and most enrolled speech.
-MATCH_THRESHOLD = 0.6
+# Centered cosine similarity at or above which a call's speaker is named after an enrolled voice:
+# bench/identify_threshold.py, 0.05 above the lowest that named no unknown speaker of the dev calls;
+# on other calls it named 87 % of enrolled speech and 1 of 42 unknown speakers (two people merged).
+MATCH_THRESHOLD = 0.65
+# Bench: two similar dev voices scored 0.707 and 0.688 against one of them; 0.03-0.05 removed that wrong
+# name and cost no right one on either seed, 0.08 did.
+AMBIGUITY_MARGIN = 0.05
 
 
 @dataclass(frozen=True)
@@ -54,21 +61,34 @@ class Match:
     similarity: float
 
 
-def similarities(prints: Mapping[str, Voiceprint], voices: Sequence[EnrolledVoice]) -> np.ndarray:
-    """(speakers, voices) cosine similarities, speakers in *prints*' order."""
+def similarities(
+    prints: Mapping[str, Voiceprint], voices: Sequence[EnrolledVoice], mean: np.ndarray | None = None
+) -> np.ndarray:
+    """(speakers, voices) cosine similarities after centering, speakers in *prints*' order.
+
+    *mean* is what is taken away from every print first: by default the
+    shipped :func:`..diarization.voiceprints.center` (zeros: plain cosine).
+    """
     if not prints or not voices:
         return np.zeros((len(prints), len(voices)))
-    calls = np.stack([vp.embedding for vp in prints.values()])
-    enrolled = np.stack([v.embedding for v in voices])
+    mean = center() if mean is None else mean
+    calls = centered(np.stack([vp.embedding for vp in prints.values()]), mean)
+    enrolled = centered(np.stack([v.embedding for v in voices]), mean)
     return calls @ enrolled.T
 
 
 def match_voices(
-    prints: Mapping[str, Voiceprint], voices: Sequence[EnrolledVoice], threshold: float = MATCH_THRESHOLD
+    prints: Mapping[str, Voiceprint],
+    voices: Sequence[EnrolledVoice],
+    threshold: float = MATCH_THRESHOLD,
+    mean: np.ndarray | None = None,
+    margin: float = AMBIGUITY_MARGIN,
 ) -> list[Match]:
     """One-to-one matches at or above *threshold*, most similar pair first (see the module docstring)."""
-    scores = similarities(prints, voices)
+    scores = similarities(prints, voices, mean)
     labels = list(prints)
+    ranked = -np.sort(-scores, axis=1)
+    ambiguous = {i for i in range(len(labels)) if len(voices) > 1 and ranked[i, 0] - ranked[i, 1] < margin}
     pairs = sorted(
         ((float(scores[i, j]), i, j) for i in range(len(labels)) for j in range(len(voices))),
         key=lambda p: (-p[0], p[1], p[2]),
@@ -79,7 +99,7 @@ def match_voices(
     for similarity, i, j in pairs:
         if similarity < threshold:
             break
-        if i in taken_speakers or j in taken_voices:
+        if i in taken_speakers or j in taken_voices or i in ambiguous:
             continue
         taken_speakers.add(i)
         taken_voices.add(j)
@@ -122,6 +142,8 @@ def rename_speakers(result: dict[str, Any], names: Mapping[str, str]) -> dict[st
             for i in analytics.get("interruptions", [])
         ]
         out["analytics"] = analytics
+    if isinstance(result.get("languages"), dict):  # issue #22: per channel in split calls, by its label
+        out["languages"] = {new(k): v for k, v in result["languages"].items()}
     return out
 
 
@@ -130,6 +152,7 @@ def identify(
     prints: Mapping[str, Voiceprint],
     voices: Sequence[EnrolledVoice],
     threshold: float = MATCH_THRESHOLD,
+    mean: np.ndarray | None = None,
 ) -> tuple[dict[str, Any], dict[str, str]]:
     """Name the speakers of *result* that match enrolled *voices*; returns (result, label -> new name).
 
@@ -137,7 +160,8 @@ def identify(
     voice enrolled as ``Customer`` matching the agent's channel of a split
     call) is not given: two speakers must never share a label.
     """
-    matches = [m for m in match_voices(prints, voices, threshold) if m.label in result_labels(result)]
+    found = match_voices(prints, voices, threshold, mean)
+    matches = [m for m in found if m.label in result_labels(result)]
     renamed = {m.label for m in matches}
     kept = result_labels(result) - renamed
     matches = [m for m in matches if m.voice.name not in kept]

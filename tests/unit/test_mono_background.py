@@ -1,0 +1,70 @@
+"""Issue #22, ask 2: babble on a mono line is not a party's turn (real speech, no models)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from diarize_service.pipeline.audio import decode
+from diarize_service.pipeline.background import drop_background_turns, speech_spans, without_background
+from diarize_service.pipeline.channels.regions import frame_levels
+from diarize_service.pipeline.types import DiarizationOutput, SpeakerTurn
+from tests.conftest import DATA
+
+SR = 16_000
+
+
+def _at_db(audio: np.ndarray, db: float) -> np.ndarray:
+    return audio * 10 ** ((db - 10 * np.log10(np.mean(audio**2) + 1e-12)) / 20)
+
+
+def babble_call() -> tuple[np.ndarray, list[SpeakerTurn]]:
+    """A sentence, then 4 s of other people talking 20 dB down, then another voice's sentence.
+
+    The babble goes on under the whole call (it is the line's noise floor),
+    as make_calls.py's babble does; the diarizer has given its stretch to
+    the first speaker.
+    """
+    first = _at_db(decode(DATA / "utterances/vctk/p301_102.wav", sample_rate=SR), -25.0)
+    second = _at_db(decode(DATA / "utterances/vctk/p238_165.wav", sample_rate=SR), -25.0)
+    talkers = ["p255_367", "p317_166", "p330_230", "p376_193", "p335_367"]
+    gap = 4 * SR
+    audio = np.zeros(len(first) + gap + len(second) + SR)
+    audio[: len(first)] += first
+    audio[len(first) + gap : len(first) + gap + len(second)] += second
+    babble = np.zeros(len(audio))
+    for i, name in enumerate(talkers):  # five people talking at once, each on a loop: no pause in it
+        talker = decode(DATA / f"utterances/vctk/{name}.wav", sample_rate=SR)
+        loop = np.roll(np.tile(talker, len(audio) // len(talker) + 1), i * SR // 3)[: len(audio)]
+        babble += loop / (np.std(talker) + 1e-9)
+    audio += _at_db(babble, -45.0) + np.random.default_rng(0).normal(0, 1e-4, len(audio))
+    a, b = len(first) / SR, (len(first) + gap) / SR
+    turns = [
+        SpeakerTurn(0.0, a, "SPEAKER_00"),
+        SpeakerTurn(a + 0.3, b - 0.3, "SPEAKER_00"),  # the babble only
+        SpeakerTurn(b, b + len(second) / SR, "SPEAKER_01"),
+    ]
+    return audio.astype(np.float32), turns
+
+
+def test_a_turn_of_babble_alone_is_dropped_and_the_parties_turns_stay():
+    audio, turns = babble_call()
+    kept = drop_background_turns(turns, frame_levels(audio), speech_spans(audio))
+    assert kept == [turns[0], turns[2]]
+
+
+def test_only_the_timeline_changes():
+    audio, turns = babble_call()
+    diarization = DiarizationOutput(turns=turns, exclusive_turns=turns)
+    out = without_background(diarization, audio)
+    assert out.turns == [turns[0], turns[2]]
+    assert out.exclusive_turns == turns  # words keep the speakers they were given
+
+
+def test_a_call_without_babble_keeps_every_turn():
+    audio, turns = babble_call()
+    quiet = audio.copy()
+    a, b = turns[1].start - 0.3, turns[1].end + 0.3
+    quiet[int(a * SR) : int(b * SR)] = np.random.default_rng(1).normal(0, 1e-4, int(b * SR) - int(a * SR))
+    # the babble stretch replaced by line hiss: only the two sentences remain, both parties' level
+    kept = drop_background_turns([turns[0], turns[2]], frame_levels(quiet), speech_spans(quiet))
+    assert kept == [turns[0], turns[2]]
