@@ -23,7 +23,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from .channels.regions import Region, frame_levels
+from .channels.regions import FRAME, Region, frame_levels
 from .channels.speech import VAD_THRESHOLD, drop_near_floor
 from .types import DiarizationOutput, SpeakerTurn
 
@@ -41,10 +41,17 @@ def speech_spans(audio: np.ndarray) -> list[tuple[float, float]]:
 def drop_background_turns(
     turns: list[SpeakerTurn], levels: np.ndarray, speech: list[tuple[float, float]]
 ) -> list[SpeakerTurn]:
-    """*turns* without those whose loud frames stay near the floor, well under the parties' level."""
-    kept: list[SpeakerTurn] = []
+    """*turns* without those whose loud frames stay near the floor, well under the parties' level.
+
+    A turn that starts in the last, partial frame (the diarizer's timeline
+    runs to the last sample, the levels to the last whole frame) has no
+    level to judge and is kept.
+    """
+    last = (len(levels) - 1) * FRAME / 16_000  # start of the last whole frame
+    speech = [(start, end) for start, end in speech if start < last]
+    kept = [t for t in turns if t.start >= last]
     for speaker in dict.fromkeys(t.speaker for t in turns):
-        regions = [Region(t.start, t.end) for t in turns if t.speaker == speaker]
+        regions = [Region(t.start, t.end) for t in turns if t.speaker == speaker and t.start < last]
         kept += [SpeakerTurn(r.start, r.end, speaker) for r in drop_near_floor(regions, levels, speech)]
     return sorted(kept, key=lambda t: (t.start, t.end))
 

@@ -68,3 +68,14 @@ def test_a_call_without_babble_keeps_every_turn():
     # the babble stretch replaced by line hiss: only the two sentences remain, both parties' level
     kept = drop_background_turns([turns[0], turns[2]], frame_levels(quiet), speech_spans(quiet))
     assert kept == [turns[0], turns[2]]
+
+
+def test_a_turn_in_the_last_partial_frame_is_kept_not_a_crash():
+    """The diarizer's timeline runs to the last sample; the frame levels stop at the last whole frame."""
+    audio, turns = babble_call()
+    audio = audio[: len(audio) - len(audio) % 320 + 100]  # 100 samples past the last whole frame
+    end = len(audio) / SR
+    tail = SpeakerTurn(end - 0.004, end, "SPEAKER_01")
+    spans = [*speech_spans(audio), (end - 0.004, end)]
+    kept = drop_background_turns([*turns, tail], frame_levels(audio), spans)
+    assert kept == [turns[0], turns[2], tail]
