@@ -133,8 +133,8 @@ MUTATIONS: list[Mutation] = [
     Mutation(
         "expiry-keeps-result-in-db",
         "diarize_service/storage/job_store.py",
-        '.values(result=None, stage="expired")',
-        '.values(stage="expired")',
+        '.values(result=None, speaker_embeddings=None, stage="expired")',
+        '.values(speaker_embeddings=None, stage="expired")',
         (
             RETENTION + "test_expired_result_is_erased_from_the_database",
             STORE + "test_expire_results_erases_results_of_jobs_finished_before_the_cutoff_only",
