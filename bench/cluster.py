@@ -24,7 +24,9 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import os
 import statistics
+import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -32,7 +34,7 @@ from pathlib import Path
 
 import httpx
 
-from tools.cluster import Postgres, Redis, api, cluster_env, free_port, wait_for_port, worker
+from tools.cluster import Postgres, Redis, ServiceProcess, api, cluster_env, free_port, wait_for_port, worker
 
 from .datasets import make_calls, simulated_calls
 from .run import ROOT
@@ -40,14 +42,10 @@ from .run import ROOT
 
 @contextlib.contextmanager
 def embedded(env: dict[str, str]) -> Iterator[str]:
-    from tools.cluster import ServiceProcess
-
     with tempfile.TemporaryDirectory() as tmp:
         port = free_port()
-        server = ServiceProcess(
-            "embedded", ["python", "main.py"], {**env, "PORT": str(port), "DATA_DIR": tmp}, Path(tmp)
-        )
-        server.command[0] = __import__("sys").executable
+        command = [sys.executable, "main.py"]
+        server = ServiceProcess("embedded", command, {**env, "PORT": str(port), "DATA_DIR": tmp}, Path(tmp))
         server.start()
         try:
             yield _ready(f"http://127.0.0.1:{port}", [server])
@@ -143,8 +141,6 @@ def main() -> None:
         "HOST": "127.0.0.1",
         "MODEL_CACHE_DIR": str(ROOT / "var" / "models"),
     }
-    import os
-
     env = {**os.environ, **env}
     report = {"whisper_model": args.whisper_model, "cores": len(os.sched_getaffinity(0)), "modes": {}}
     for mode in args.modes.split(","):

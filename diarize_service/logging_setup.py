@@ -8,17 +8,21 @@ escape sequence must not forge log lines or repaint an operator's terminal.
 from __future__ import annotations
 
 import logging
-import re
 from typing import Any
 
 import structlog
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+def printable(text: str) -> str:
+    """*text* with control and other non-printable characters (bidi overrides too) escaped."""
+    if text.isprintable():
+        return text
+    return "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in text)
 
 
 def _escape(value: Any) -> Any:
     if isinstance(value, str):
-        return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", value)
+        return printable(value)
     if isinstance(value, list | tuple):
         return type(value)(_escape(v) for v in value)
     return value

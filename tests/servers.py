@@ -12,13 +12,22 @@ from pathlib import Path
 
 import httpx
 
+from tools.cluster import free_port
+
+__all__ = ["Server", "free_port", "read_status"]
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+def read_status(sock: socket.socket) -> int | None:
+    """The status of the first HTTP response on a raw *sock*, or None if it closed without one."""
+    data = b""
+    while b"\r\n" not in data:
+        chunk = sock.recv(4096)
+        if not chunk:
+            return None
+        data += chunk
+    return int(data.split(b" ", 2)[1])
 
 
 class Server:

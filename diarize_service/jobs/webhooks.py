@@ -43,6 +43,8 @@ from urllib.parse import urlsplit
 import httpx
 import structlog
 
+from ..logging_setup import printable  # one escaper for logs and client-facing texts
+
 log = structlog.get_logger(__name__)
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -90,11 +92,6 @@ def load_or_create_secret(configured: str, data_dir: Path) -> bytes:
 def sign(secret: bytes, message_id: str, timestamp: int, body: bytes) -> str:
     mac = hmac.new(secret, f"{message_id}.{timestamp}.".encode() + body, hashlib.sha256).digest()
     return "v1," + base64.b64encode(mac).decode()
-
-
-def printable(text: str) -> str:
-    """*text* with control (and other non-printable) characters escaped, safe for one log line."""
-    return "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in text)
 
 
 def loggable_url(url: str) -> str:

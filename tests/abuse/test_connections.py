@@ -9,6 +9,7 @@ import httpx
 import pytest
 
 from tests.abuse.conftest import AUTH, REQUEST_TIMEOUT
+from tests.servers import read_status
 
 pytestmark = pytest.mark.models
 
@@ -16,17 +17,6 @@ pytestmark = pytest.mark.models
 def _connect(server) -> socket.socket:
     sock = socket.create_connection(("127.0.0.1", server.port), timeout=REQUEST_TIMEOUT * 4)
     return sock
-
-
-def _read_status(sock: socket.socket) -> int | None:
-    """The status of the first response on *sock*, or None if it was closed without one."""
-    data = b""
-    while b"\r\n" not in data:
-        chunk = sock.recv(4096)
-        if not chunk:
-            return None
-        data += chunk
-    return int(data.split(b" ", 2)[1])
 
 
 def test_unauthenticated_upload_is_refused_before_its_body(abuse_server):
@@ -37,7 +27,7 @@ def test_unauthenticated_upload_is_refused_before_its_body(abuse_server):
             b"Content-Length: 2147483648\r\n\r\n--b\r\n"
         )
         started = time.monotonic()
-        assert _read_status(sock) == 401
+        assert read_status(sock) == 401
         assert time.monotonic() - started < REQUEST_TIMEOUT
 
 
@@ -51,14 +41,14 @@ def test_trickled_headers_get_408_and_the_connection_closes(abuse_server):
                 time.sleep(0.5)
         except (BrokenPipeError, ConnectionResetError):
             pass
-        assert _read_status(sock) in (408, None)
+        assert read_status(sock) in (408, None)
         assert time.monotonic() - started < REQUEST_TIMEOUT * 4
 
 
 def test_idle_connection_is_closed(abuse_server):
     with _connect(abuse_server) as sock:
         started = time.monotonic()
-        assert _read_status(sock) == 408
+        assert read_status(sock) == 408
         assert time.monotonic() - started < REQUEST_TIMEOUT + 2
 
 
@@ -78,7 +68,7 @@ def test_trickled_body_gets_408(abuse_server):
         except (BrokenPipeError, ConnectionResetError):
             pass
         sock.settimeout(5)
-        status = _read_status(sock)
+        status = read_status(sock)
         assert status == 408, status
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 
+import pytest
 from fastapi.testclient import TestClient
 
 from diarize_service.app import create_app
@@ -23,34 +24,36 @@ def _submit(client, sample_wav) -> str:
     return response.json()["job_id"]
 
 
-def test_a_job_deleted_by_another_replica_is_cancelled_at_the_next_heartbeat(settings, processor, sample_wav):
+@pytest.fixture
+def running_job(settings, processor, sample_wav):
+    """A job held by the runner (its processor blocked), with the app's client and store."""
     settings.heartbeat_seconds = 0.2
     processor.gate.clear()
     with TestClient(create_app(settings, processor=processor)) as client:
         try:
             job_id = _submit(client, sample_wav)
             wait_until(lambda: processor.running == 1, timeout=10, what="the job to start")
-            store = client.app.state.services.store
-            assert store.delete(job_id)  # another replica's DELETE: only the row goes
-            wait_until(lambda: client.get("/health").json()["jobs_running"] == 0, timeout=5, what="the stop")
-            assert processor.cancelled == [job_id]
+            yield client, client.app.state.services.store, job_id
         finally:
             processor.gate.set()
 
 
-def test_a_job_whose_lease_was_taken_over_writes_no_result(settings, processor, sample_wav):
-    settings.heartbeat_seconds = 0.2
-    processor.gate.clear()
-    with TestClient(create_app(settings, processor=processor)) as client:
-        try:
-            job_id = _submit(client, sample_wav)
-            wait_until(lambda: processor.running == 1, timeout=10, what="the job to start")
-            store = client.app.state.services.store
-            with store.engine.begin() as conn:  # the sweeper gave it to another worker, which holds it
-                conn.exec_driver_sql("UPDATE jobs SET worker = 'elsewhere:1' WHERE id = ?", (job_id,))
-            wait_until(lambda: client.get("/health").json()["jobs_running"] == 0, timeout=5, what="the stop")
-            time.sleep(0.3)
-            job = store.get(job_id)
-            assert job.status.value == "processing" and job.worker == "elsewhere:1" and job.result is None
-        finally:
-            processor.gate.set()
+def _stopped(client) -> None:
+    wait_until(lambda: client.get("/health").json()["jobs_running"] == 0, timeout=5, what="the stop")
+
+
+def test_a_job_deleted_by_another_replica_is_cancelled_at_the_next_heartbeat(running_job, processor):
+    client, store, job_id = running_job
+    assert store.delete(job_id)  # another replica's DELETE: only the row goes
+    _stopped(client)
+    assert processor.cancelled == [job_id]
+
+
+def test_a_job_whose_lease_was_taken_over_writes_no_result(running_job):
+    client, store, job_id = running_job
+    with store.engine.begin() as conn:  # the sweeper gave it to another worker, which holds it
+        conn.exec_driver_sql("UPDATE jobs SET worker = 'elsewhere:1' WHERE id = ?", (job_id,))
+    _stopped(client)
+    time.sleep(0.3)
+    job = store.get(job_id)
+    assert job.status.value == "processing" and job.worker == "elsewhere:1" and job.result is None

@@ -11,6 +11,7 @@ import pytest
 import uvicorn
 
 from diarize_service.api import http_protocol
+from tests.servers import read_status
 
 
 async def _app(scope, receive, send) -> None:
@@ -41,28 +42,18 @@ def server(monkeypatch):
     thread.join(timeout=10)
 
 
-def _status(sock: socket.socket) -> int | None:
-    data = b""
-    while b"\r\n" not in data:
-        chunk = sock.recv(1024)
-        if not chunk:
-            return None
-        data += chunk
-    return int(data.split(b" ", 2)[1])
-
-
 def test_headers_that_never_finish_get_408(server):
     with socket.create_connection(("127.0.0.1", server), timeout=5) as sock:
         sock.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n")  # and nothing more
         started = time.monotonic()
-        assert _status(sock) == 408
+        assert read_status(sock) == 408
         assert time.monotonic() - started < 2
 
 
 def test_a_keep_alive_connection_gets_a_new_deadline_per_request(server):
     with socket.create_connection(("127.0.0.1", server), timeout=5) as sock:
         sock.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
-        assert _status(sock) == 200
+        assert read_status(sock) == 200
         sock.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n")  # the second request's headers trickle
         deadline = time.monotonic() + 3
         data = b""
@@ -79,4 +70,4 @@ def test_a_prompt_request_is_served(server):
     with socket.create_connection(("127.0.0.1", server), timeout=5) as sock:
         time.sleep(0.2)
         sock.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
-        assert _status(sock) == 200
+        assert read_status(sock) == 200
