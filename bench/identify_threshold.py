@@ -19,7 +19,8 @@ calls two-party, 40-70 s, 8 kHz μ-law with line noise (make_calls.py):
   (none when that speaker is mostly the other person: a merged call);
 * the voices of both seeds are enrolled at once (the gallery), and every
   test call is matched against all of them with the service's own
-  :func:`diarize_service.pipeline.output.identify.match_voices`, after the
+  :func:`diarize_service.pipeline.output.identify.choose_names` (one-to-one
+  matches, and a split person's halves joined), after the
   dev calls' mean print is taken off (``--save-center`` ships it).
 
 Scores, speech-weighted: *named* = share of an enrolled voice's reference
@@ -54,7 +55,7 @@ from diarize_service.pipeline.output.identify import (
     AMBIGUITY_MARGIN,
     MATCH_THRESHOLD,
     EnrolledVoice,
-    match_voices,
+    choose_names,
     similarities,
 )
 
@@ -180,14 +181,20 @@ def majority(call: Call) -> dict[str, tuple[str, float]]:
 
 
 def score(
-    calls: list[Call], gallery: list[EnrolledVoice], threshold: float, mean, margin: float = AMBIGUITY_MARGIN
+    calls: list[Call],
+    gallery: list[EnrolledVoice],
+    threshold: float,
+    mean,
+    margin: float = AMBIGUITY_MARGIN,
+    join: bool = True,
 ) -> dict[str, float]:
     """Speech-weighted rates (see the module docstring) at *threshold*, with *mean* taken off prints."""
     named = enrolled_total = wrong = enrolled_speakers = false = unknown_total = 0.0
     false_speakers = unknown_speakers = right_speakers = own_speakers = 0
     for call in calls:
-        found = match_voices(call.prints, gallery, threshold, mean, margin)
-        names = {m.label: m.voice.name for m in found}
+        labels = {label for _, label in call.overlap} | set(call.prints)
+        found, halves = choose_names(call.prints, gallery, labels, False, threshold, mean, margin)
+        names = {m.label: m.voice.name for m in [*found, *(halves if join else [])]}
         for (ref, label), seconds in call.overlap.items():
             if ref == call.enrolled:
                 enrolled_total += seconds
@@ -410,6 +417,22 @@ def main() -> None:
         text.append(
             f"| {margin:.2f} | {100 * dev['named']:.1f} % | {100 * dev['wrong']:.1f} % "
             f"| {100 * rep['named']:.1f} % | {100 * rep['wrong']:.1f} % |"
+        )
+    text += [
+        "",
+        f"Joining a person the diarizer split in two (an unnamed speaker whose clear best voice was given "
+        f"to another speaker of the call) at {chosen:.2f}:",
+        "",
+        "| halves joined | dev: named | dev: unknown speakers named | report: named "
+        "| report: unknown speakers named |",
+        "|---|---|---|---|---|",
+    ]
+    for join in (False, True):
+        dev, rep = (score(sets[s][1], gallery, chosen, mean, join=join) for s in ("dev", "report"))
+        text.append(
+            f"| {'yes (service)' if join else 'no'} | {100 * dev['named']:.1f} % "
+            f"| {dev['false_speakers']}/{dev['unknown_speakers']} | {100 * rep['named']:.1f} % "
+            f"| {rep['false_speakers']}/{rep['unknown_speakers']} |"
         )
     if shipped is not None:
         text += [

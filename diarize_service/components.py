@@ -60,6 +60,7 @@ def runner_config(settings: Settings) -> RunnerConfig:
         keep_playback_copy=settings.keep_playback_copy,  # issue #21
         result_ttl_seconds=settings.result_ttl_seconds,
         lease_seconds=settings.lease_seconds,
+        voice_match_threshold=settings.voice_match_threshold,  # issue #23
     )
 
 

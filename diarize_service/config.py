@@ -122,6 +122,15 @@ class Settings(BaseSettings):
         "mono calls DER 13.5 % -> 7.0 %, see bench/README.md).",
     )
 
+    voice_match_threshold: float = Field(
+        0.65,
+        ge=0.3,
+        le=0.95,
+        description="Enrolled voices (issue #23): the similarity (cosine of centered voiceprints) at or "
+        "above which a call's speaker is named after an enrolled voice. Lower names more of your agents' "
+        "speech and risks naming look-alikes; the trade-off per threshold is in docs/voices.md.",
+    )
+
     channel_voices: bool = Field(
         True,
         description="Split stereo calls: also diarize each channel, so that a second voice on one side "

@@ -18,7 +18,7 @@ from typing import Any
 import structlog
 
 from ..pipeline.diarization.voiceprints import EMBEDDING_KEY, Voiceprint
-from ..pipeline.output.identify import identify
+from ..pipeline.output.identify import MATCH_THRESHOLD, identify
 from ..storage.voice_store import VoiceStore
 from .models import Job
 
@@ -26,7 +26,7 @@ log = structlog.get_logger(__name__)
 
 
 def name_enrolled_voices(
-    voices: VoiceStore | None, job: Job, result: dict[str, Any]
+    voices: VoiceStore | None, job: Job, result: dict[str, Any], threshold: float = MATCH_THRESHOLD
 ) -> tuple[dict[str, Any], str | None]:
     """(public result, the speakers' prints as JSON text or None); *result* loses its private key."""
     raw: dict[str, Any] = result.pop(EMBEDDING_KEY, None) or {}
@@ -34,8 +34,18 @@ def name_enrolled_voices(
         enrolled = voices.enrolled(job.owner)
         if enrolled:
             prints = {label: Voiceprint.from_json(data) for label, data in raw.items()}
-            result, names = identify(result, prints, enrolled)
-            raw = {names.get(label, label): data for label, data in raw.items()}
+            result, names = identify(result, prints, enrolled, threshold)
+            raw = prints_by_shown_label(raw, names)
             if names:
                 log.info("enrolled voices named", job_id=job.id, voices=len(names))
     return result, json.dumps(raw) if raw else None
+
+
+def prints_by_shown_label(raw: dict[str, Any], names: dict[str, str]) -> dict[str, Any]:
+    """Prints keyed by the labels the result shows; of two joined halves, the print from more speech."""
+    shown: dict[str, Any] = {}
+    for label, data in raw.items():
+        key = names.get(label, label)
+        if key not in shown or data.get("seconds", 0.0) > shown[key].get("seconds", 0.0):
+            shown[key] = data
+    return shown

@@ -30,6 +30,7 @@ import structlog
 
 from .. import metrics
 from ..pipeline.audio import AudioError
+from ..pipeline.output.identify import MATCH_THRESHOLD
 from ..pipeline.processor import Processor
 from ..pipeline.workers import StageCrashedError
 from ..storage.audio_store import AudioStore
@@ -55,6 +56,7 @@ class RunnerConfig:
     result_ttl_seconds: float = 7 * 24 * 3600.0
     poll_seconds: float = 1.0
     lease_seconds: float = 0.0  # 0 = 3 heartbeats
+    voice_match_threshold: float = MATCH_THRESHOLD  # issue #23
 
     @property
     def lease(self) -> float:
@@ -239,7 +241,9 @@ class JobRunner:
                 await asyncio.to_thread(keep_playback_copy, decoded, copy)
             # --- end issue #21
             # --- issue #23: name enrolled voices; the speakers' voiceprints are kept beside the result
-            result, prints = await asyncio.to_thread(name_enrolled_voices, self.voices, job, result)
+            result, prints = await asyncio.to_thread(
+                name_enrolled_voices, self.voices, job, result, self.config.voice_match_threshold
+            )
             if self.store.complete(job.id, result, self.worker_id, prints):
                 final = JobStatus.COMPLETED
                 metrics.AUDIO_SECONDS.inc(result.get("audio_duration", 0.0))

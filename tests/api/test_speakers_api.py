@@ -122,6 +122,18 @@ def test_unknown_voices_and_identify_speakers_false_are_not_named(client, proces
     assert client.get(f"/status/{first['job_id']}").json()["options"]["identify_speakers"] is True
 
 
+def test_the_match_threshold_is_a_setting(settings, processor, sample_wav):
+    near = vector(1, 0.5)  # 0.93 from Thandi's print
+    for threshold, named in ((0.95, False), (0.9, True)):
+        settings.voice_match_threshold = threshold
+        with TestClient(create_app(settings, processor=processor)) as client:
+            if threshold == 0.95:
+                job_id = run_job(client, sample_wav)["job_id"]
+                assert enrol(client, name="Thandi", job_id=job_id, speaker="Speaker_01").status_code == 201
+            processor.next_prints.append((near, OTHER))
+            assert ("Thandi" in run_job(client, sample_wav)["identified"]) is named
+
+
 def test_after_a_voice_is_deleted_no_later_job_names_it(client, sample_wav):
     first = run_job(client, sample_wav)
     speaker_id = enrol(client, name="Thandi", job_id=first["job_id"], speaker="Speaker_01").json()[

@@ -303,3 +303,82 @@ def test_an_uploaded_recording_is_heard_as_a_telephone_line_would_carry_it():
 def test_the_shipped_center_is_a_cam_plus_plus_print():
     shipped = center()
     assert shipped is not None and shipped.shape == (192,) and np.all(np.isfinite(shipped))
+
+
+def three_speaker_call(labels=("Speaker_01", "Speaker_02", "Speaker_03"), channel_mode="mixed") -> dict:
+    """Speaker_01 and Speaker_03 are one person split by the diarizer; Speaker_02 is the customer."""
+    turns = [
+        Turn("A", [Word(0.0, 2.0, " Good morning.", 0.9, "A")]),
+        Turn("B", [Word(2.5, 3.5, " Hi", 0.9, "B")]),
+        Turn("C", [Word(3.0, 6.0, " How can I help?", 0.9, "C")]),  # interrupts the customer
+        Turn("B", [Word(6.5, 7.0, " Thanks", 0.9, "B")]),
+    ]
+    return build_result(
+        language=("en", 0.9),
+        turns=turns,
+        names=dict(zip("ABC", labels, strict=True)),
+        diarization=[
+            SpeakerTurn(0.0, 2.0, "A"),
+            SpeakerTurn(2.5, 3.5, "B"),
+            SpeakerTurn(3.0, 6.0, "C"),
+            SpeakerTurn(6.5, 7.0, "B"),
+        ],
+        audio_duration=8.0,
+        processing_time=0.1,
+        models={},
+        stage_seconds={},
+        channel_mode=channel_mode,
+    )
+
+
+def test_a_person_the_diarizer_split_in_two_is_joined_under_the_one_name():
+    before = three_speaker_call()
+    voices = [voice("Thandi", unit(1, 0), role="agent"), voice("Sipho", unit(0, 0, 1))]
+    halves = prints(Speaker_01=unit(1, 0.05), Speaker_02=unit(0, 1), Speaker_03=unit(1, 0.3))
+    result, names = identify(before, halves, voices, threshold=0.6)
+    assert names == {"Speaker_01": "Thandi", "Speaker_03": "Thandi"}
+    assert result["identified"]["Thandi"]["joined"] == ["Speaker_03"]
+    assert result["total_speakers"] == 2 and set(result["speakers"]) == {"Thandi", "Speaker_02"}
+    thandi = result["speakers"]["Thandi"]
+    assert thandi["total_duration"] == pytest.approx(2.0 + 3.0) and thandi["segment_count"] == 2
+    assert thandi["role"] == "agent"
+    assert sum(s["percentage"] for s in result["speakers"].values()) == pytest.approx(100.0, abs=0.02)
+    assert set(result["analytics"]["speakers"]) == {"Thandi", "Speaker_02"}
+    assert result["analytics"]["speakers"]["Thandi"]["talk_time"] == pytest.approx(5.0)
+    assert result["analytics"]["interruptions"] == [
+        {"time": 3.0, "interrupter": "Thandi", "interrupted": "Speaker_02"}
+    ]
+    assert "Speaker_03" not in shown_labels(result) and "Speaker_01" not in shown_labels(result)
+
+
+def test_no_join_that_would_leave_a_call_with_one_speaker_or_cross_channels():
+    both = prints(Speaker_01=unit(1, 0.05), Speaker_02=unit(1, 0.3))
+    result, names = identify(call(), both, [voice("Thandi", unit(1, 0))], threshold=0.6)
+    assert names == {"Speaker_01": "Thandi"} and result["total_speakers"] == 2
+    split, names = identify(  # a supervisor on the agent's line sounds like the agent: still two people
+        three_speaker_call(("Agent", "Customer", "Agent_2"), "split"),
+        prints(Agent=unit(1, 0.05), Customer=unit(0, 1), Agent_2=unit(1, 0.3)),
+        [voice("Thandi", unit(1, 0))],
+        threshold=0.6,
+    )
+    assert names == {"Agent": "Thandi"} and "joined" not in split["identified"]["Thandi"]
+
+
+def test_a_half_that_is_unsure_or_too_far_is_not_joined():
+    voices = [voice("Thandi", unit(1, 0)), voice("Zola", unit(1, 0.2))]  # two voices that sound alike
+    unsure = prints(Speaker_01=unit(1, -0.3), Speaker_02=unit(0, 1), Speaker_03=unit(1, 0.08))
+    result, names = identify(three_speaker_call(), unsure, voices, threshold=0.6)
+    assert names == {"Speaker_01": "Thandi"} and result["total_speakers"] == 3
+    far = prints(Speaker_01=unit(1, 0.05), Speaker_02=unit(0, 1), Speaker_03=unit(1, 1.5))
+    result, names = identify(three_speaker_call(), far, [voice("Thandi", unit(1, 0))], threshold=0.6)
+    assert names == {"Speaker_01": "Thandi"} and result["total_speakers"] == 3
+
+
+def test_a_joined_speaker_keeps_the_print_taken_from_more_speech():
+    from diarize_service.jobs.identification import prints_by_shown_label
+
+    raw = {"Speaker_01": {"seconds": 40.0}, "Speaker_02": {"seconds": 9.0}, "Speaker_03": {"seconds": 12.0}}
+    joined = {"Speaker_01": "Thandi", "Speaker_03": "Thandi"}
+    assert prints_by_shown_label(raw, joined) == {"Thandi": {"seconds": 40.0}, "Speaker_02": {"seconds": 9.0}}
+    reverse = dict(reversed(list(raw.items())))
+    assert prints_by_shown_label(reverse, joined)["Thandi"] == {"seconds": 40.0}
