@@ -351,7 +351,11 @@ class SqlJobStore:
         return self._rowcount(delete(jobs).where(jobs.c.id == job_id)) > 0
 
     def expire_results(self, finished_before: float) -> list[str]:
-        """Drop results of jobs finished before *finished_before*; the record stays (-> 410)."""
+        """Drop results of jobs finished before *finished_before*; the record stays (-> 410).
+
+        The uploaded file's name goes too: call recordings are often named after the caller's
+        number or account (personal information under POPIA), and a kept name outlives the call.
+        """
         return self._ids(
             update(jobs)
             .where(
@@ -359,7 +363,7 @@ class SqlJobStore:
                 jobs.c.stage != "expired",
                 jobs.c.status.in_((COMPLETED, FAILED)),
             )
-            .values(result=None, speaker_embeddings=None, stage="expired")  # issue #23: voiceprints too
+            .values(result=None, speaker_embeddings=None, filename="", stage="expired")  # and voiceprints
             .returning(jobs.c.id)
         )
 

@@ -154,7 +154,7 @@ def _raw_rows(path) -> dict[str, tuple]:
     import sqlite3
 
     with sqlite3.connect(path) as conn:
-        return {r[0]: r[1:] for r in conn.execute("SELECT id, status, stage, result FROM jobs")}
+        return {r[0]: r[1:] for r in conn.execute("SELECT id, status, stage, result, filename FROM jobs")}
 
 
 def test_expire_results_erases_results_of_jobs_finished_before_the_cutoff_only(tmp_path):
@@ -182,9 +182,9 @@ def test_expire_results_erases_results_of_jobs_finished_before_the_cutoff_only(t
     assert s.expire_results(cutoff) == []  # expired once, not again
     s.close()
     rows = _raw_rows(path)
-    assert rows["old-ok"] == ("completed", "expired", None)
-    assert rows["old-bad"] == ("failed", "expired", None)
-    assert rows["new-ok"] == ("completed", "done", '{"transcript": "fresh"}')
+    assert rows["old-ok"] == ("completed", "expired", None, "")  # the file's name may be the caller's number
+    assert rows["old-bad"] == ("failed", "expired", None, "")
+    assert rows["new-ok"] == ("completed", "done", '{"transcript": "fresh"}', "new-ok.wav")
     assert rows["running"][:2] == ("processing", "starting") and rows["queued"][:2] == ("queued", None)
 
 
