@@ -105,9 +105,16 @@ def create_app(settings: Settings | None = None, processor: Processor | None = N
         "/batch-diarize": batches.MAX_BATCH_UPLOADS * settings.max_upload_bytes + slack,
         "/speakers": settings.max_upload_bytes + slack,  # issue #23: enrolment from a recording
     }
+
+    def body_limit(path: str) -> int:
+        """Uploads get room for a file; every other route a few form fields at most."""
+        if path.startswith("/speakers/") and path.endswith("/samples"):
+            path = "/speakers"  # one more sample of an enrolled voice: a recording, as at enrolment
+        return body_limits.get(path, slack)
+
     app.add_middleware(
         BodySizeLimitMiddleware,
-        limit_for=body_limits.get,
+        limit_for=body_limit,
         idle_timeout=settings.request_timeout_seconds,
         min_bytes_per_second=settings.min_upload_kib_per_second * 1024,
     )

@@ -19,12 +19,12 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
-from sqlalchemy import Engine, delete, func, insert, select
+from sqlalchemy import Engine, delete, func, insert, select, update
 
-from ..pipeline.diarization.voiceprints import Voiceprint
+from ..pipeline.diarization.voiceprints import Voiceprint, pooled
 from ..pipeline.output.identify import EnrolledVoice
 from .schema import jobs, voices
 
@@ -95,6 +95,22 @@ class VoiceStore:
                 )
             )
         return record
+
+    def add_sample(self, voice_id: str, owner: str | None, sample: Voiceprint) -> VoiceRecord | None:
+        """Pool one more sample into *owner*'s voice (:func:`pooled`); None when there is no such voice.
+
+        Read and written in one transaction, the row locked where the engine
+        can (PostgreSQL), so two samples sent at once both count.
+        """
+        where = (voices.c.id == voice_id, _owned_by(owner))
+        with self.engine.begin() as conn:
+            row = conn.execute(select(voices).where(*where).with_for_update()).first()
+            if row is None:
+                return None
+            record = _record(row)
+            voiceprint = pooled([record.voiceprint, sample])
+            conn.execute(update(voices).where(*where).values(embedding=json.dumps(voiceprint.to_json())))
+        return replace(record, voiceprint=voiceprint)
 
     def list(self, owner: str | None) -> list[VoiceRecord]:
         """*owner*'s voices, oldest first."""

@@ -17,7 +17,7 @@ from fastapi.testclient import TestClient
 
 from diarize_service.api.auth import hash_key
 from diarize_service.app import create_app
-from diarize_service.pipeline.diarization.voiceprints import EMBEDDING_KEY, Voiceprint
+from diarize_service.pipeline.diarization.voiceprints import EMBEDDING_KEY, Voiceprint, pooled
 from diarize_service.pipeline.output import identify as identify_module
 
 from .conftest import FakeProcessor, wait_for, wait_until
@@ -249,3 +249,43 @@ def test_voiceprints_are_stored_as_numbers_only(client, settings, sample_wav):
         voices = conn.execute("SELECT name, embedding FROM voices").fetchall()
     assert set(json.loads(kept)) == {"Speaker_01", "Speaker_02"}
     assert [name for name, _ in voices] == ["Thandi"] and len(voices[0][1]) < 4000  # 192 numbers, no audio
+
+
+def test_more_samples_of_a_voice_are_pooled_into_its_print(client, processor, sample_wav):
+    first = run_job(client, sample_wav)
+    voice = enrol(client, name="Thandi", job_id=first["job_id"], speaker="Speaker_01").json()
+    on_another_line = vector(1, 0.6)
+    processor.next_prints.append((on_another_line, OTHER))
+    second = run_job(client, sample_wav)
+    assert second["identified"]["Thandi"]["similarity"] < 0.98  # one call's print: only close
+    added = client.post(
+        f"/speakers/{voice['speaker_id']}/samples", data={"job_id": second["job_id"], "speaker": "Thandi"}
+    )
+    assert added.status_code == 200, added.text
+    assert added.json()["speech_seconds"] == 40.0 and added.json()["speaker_id"] == voice["speaker_id"]
+    both = pooled([Voiceprint(THANDI, 20.0), Voiceprint(on_another_line, 20.0)]).embedding
+    processor.next_prints.append((both, OTHER))
+    assert run_job(client, sample_wav)["identified"]["Thandi"]["similarity"] == 1.0  # the stored print
+    assert client.get("/speakers").json()["speakers"][0]["speech_seconds"] == 40.0
+    with open(sample_wav, "rb") as fh:  # a recording of her alone (30 s of speech in the fake)
+        from_file = client.post(
+            f"/speakers/{voice['speaker_id']}/samples", files={"audio_file": ("t.wav", fh)}
+        )
+    assert from_file.status_code == 200, from_file.text
+    assert from_file.json()["speech_seconds"] == 70.0 and not processor.files_seen[-1].exists()
+
+
+def test_sample_errors_are_problems(client, processor, sample_wav):
+    done = run_job(client, sample_wav)["job_id"]
+    voice = enrol(client, name="Thandi", job_id=done, speaker="Speaker_01").json()["speaker_id"]
+    samples = f"/speakers/{voice}/samples"
+    assert_problem(
+        client.post("/speakers/nope/samples", data={"job_id": done, "speaker": "Speaker_01"}), 404, "nope"
+    )
+    assert_problem(client.post(samples, data={"job_id": done, "speaker": "Speaker_02"}), 422, "5 s")
+    assert_problem(client.post(samples, data={}), 422, "either")
+    huge = client.post(
+        samples, content=b"x", headers={"Content-Length": str(10**12), "Content-Type": "audio/wav"}
+    )
+    assert huge.status_code == 413  # refused from the header, as uploads are
+    assert client.get("/speakers").json()["speakers"][0]["speech_seconds"] == 20.0  # nothing pooled

@@ -382,3 +382,14 @@ def test_a_joined_speaker_keeps_the_print_taken_from_more_speech():
     assert prints_by_shown_label(raw, joined) == {"Thandi": {"seconds": 40.0}, "Speaker_02": {"seconds": 9.0}}
     reverse = dict(reversed(list(raw.items())))
     assert prints_by_shown_label(reverse, joined)["Thandi"] == {"seconds": 40.0}
+
+
+def test_samples_of_a_voice_are_pooled_by_their_seconds_of_speech():
+    from diarize_service.pipeline.diarization.voiceprints import pooled
+
+    one = pooled([Voiceprint(unit(1, 0), 30.0), Voiceprint(unit(0, 1), 10.0)])
+    assert one.seconds == 40.0 and np.linalg.norm(one.embedding) == pytest.approx(1.0)
+    assert one.embedding[:2] == pytest.approx(
+        unit(3, 1)[:2]
+    )  # three parts the longer sample, one the shorter
+    assert pooled([Voiceprint(unit(0, 1), 5.0)]).embedding == pytest.approx(unit(0, 1))

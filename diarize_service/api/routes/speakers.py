@@ -1,4 +1,5 @@
-"""Enrolled voices (issue #23): ``POST/GET /speakers``, ``DELETE /speakers/{id}``, ``GET .../stats``.
+"""Enrolled voices (issue #23): ``POST/GET /speakers``, ``DELETE /speakers/{id}``, ``GET .../stats``,
+``POST /speakers/{id}/samples``.
 
 A voice is enrolled from a speaker of a finished job (``job_id`` +
 ``speaker``: the print the job kept, so this works after the call's audio
@@ -157,6 +158,52 @@ async def enrol_speaker(
 ) -> VoiceOut:
     """Enrol a voice, from a speaker of a finished job or from a recording; returns its ``speaker_id``."""
     name = _clean_name(name)
+    voiceprint = await _requested_print(services, client, audio_file, job_id, speaker)
+    try:
+        record = _voices(services).add(client, name, role, voiceprint, source_job_id=job_id)
+    except IntegrityError as exc:
+        raise ProblemError(409, "Name taken", f"A voice named '{name}' is already enrolled.") from exc
+    return _out(record)
+
+
+@router.post(
+    "/speakers/{speaker_id}/samples",
+    response_model=VoiceOut,
+    responses={
+        404: {"description": "No such voice or job", **_PROBLEM},
+        409: {"description": "The job is not completed", **_PROBLEM},
+        410: {"description": "The job's result expired", **_PROBLEM},
+        413: {"description": "Upload larger than MAX_UPLOAD_MB", **_PROBLEM},
+        415: {"description": "Not a readable audio format", **_PROBLEM},
+        422: {"description": "Invalid fields, unknown speaker, too little speech", **_PROBLEM},
+        501: {"description": "File samples in cluster mode", **_PROBLEM},
+    },
+)
+async def add_voice_sample(
+    speaker_id: str,
+    services: ServicesDep,
+    client: ClientDep,
+    audio_file: Annotated[UploadFile | None, File(description="A recording of this one voice.")] = None,
+    job_id: Annotated[str | None, Form(max_length=64, description="A completed job of this key.")] = None,
+    speaker: Annotated[str | None, Form(max_length=80, description="The speaker label in that job.")] = None,
+) -> VoiceOut:
+    """Pool one more sample of an enrolled voice (another call, another line) into its voiceprint.
+
+    A voice heard on several calls is named more reliably than from one: see
+    docs/voices.md.  The same inputs as enrolment; only the embedding is kept.
+    """
+    _owned(services, client, speaker_id)  # 404 before any upload is read into a print
+    voiceprint = await _requested_print(services, client, audio_file, job_id, speaker)
+    record = _voices(services).add_sample(speaker_id, client, voiceprint)
+    if record is None:  # deleted meanwhile
+        raise ProblemError(404, "Speaker not found", f"No enrolled voice with id '{speaker_id}'.")
+    return _out(record)
+
+
+async def _requested_print(
+    services, client: str | None, audio_file: UploadFile | None, job_id: str | None, speaker: str | None
+) -> Voiceprint:
+    """The voiceprint a request names: a finished job's speaker, or an uploaded recording."""
     if (audio_file is None) == (job_id is None):
         raise ProblemError(422, "Invalid request", "Send either audio_file, or job_id and speaker.")
     if job_id is not None:
@@ -173,11 +220,7 @@ async def enrol_speaker(
             f"The voice speaks {voiceprint.seconds:.1f} s on its own there; enrolment needs "
             f"{MIN_ENROL_SECONDS:.0f} s.",
         )
-    try:
-        record = _voices(services).add(client, name, role, voiceprint, source_job_id=job_id)
-    except IntegrityError as exc:
-        raise ProblemError(409, "Name taken", f"A voice named '{name}' is already enrolled.") from exc
-    return _out(record)
+    return voiceprint
 
 
 @router.get("/speakers", response_model=VoiceList)

@@ -143,6 +143,18 @@ def telephone_line(audio: np.ndarray, sample_rate: int = 16_000) -> np.ndarray:
     return resample_poly(narrow, sample_rate, 8_000).astype(np.float32)
 
 
+def pooled(prints: Sequence[Voiceprint]) -> Voiceprint:
+    """One print from several samples of a voice: their unit vectors weighted by seconds of speech.
+
+    A voice enrolled from calls on different lines and days is the part they
+    share: what one line or one mood adds averages out (bench/README.md,
+    "Enrolled voices").
+    """
+    total = sum(p.seconds for p in prints)
+    weights = [p.seconds / total if total > 0 else 1.0 for p in prints]
+    return Voiceprint(unit(sum(w * p.embedding for w, p in zip(weights, prints, strict=True))), total)
+
+
 def dominant_voiceprint(prints: Mapping[str, Voiceprint]) -> Voiceprint | None:
     """Enrolment from a recording of one voice: the print of whoever talks most in it.
 
