@@ -1,6 +1,6 @@
 """Enrolled voices with the real models (issue #23), through the API as a new user would use it.
 
-Simulated 8 kHz calls from the dev pool (bench/identify_threshold.py makes
+Simulated 8 kHz calls from the dev pool (bench/identify_calls.py makes
 them the same way): each voice's recordings are split in two, so the call a
 voice is enrolled from and the call it is named in share no second of its
 audio, and the two calls differ in partner and line noise.
@@ -20,7 +20,7 @@ from fastapi.testclient import TestClient
 from pyannote.core import Segment
 from pyannote.database.util import load_rttm
 
-from bench.identify_threshold import make_call, voice_halves
+from bench.identify_calls import make_call, voice_halves
 from diarize_service.api.auth import hash_key
 from diarize_service.app import create_app
 from diarize_service.config import Settings
