@@ -7,11 +7,12 @@ import sys
 
 import pytest
 
-from bench.ablation import RULES, child_env, compare, pooled
+from bench.ablation import ROOT, RULES, child_env, compare, pooled
 
 
 def run_child(env: dict[str, str], code: str) -> str:
-    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    command = [sys.executable, "-c", code]
+    done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, check=True)
     return done.stdout.strip()
 
 
