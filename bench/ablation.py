@@ -236,6 +236,32 @@ def main() -> None:
     text = markdown(args.label, seeds, args.n_calls, table)
     (out / f"{args.label}.md").write_text(text)
     print(text)
+    write_baseline(work, out / f"{args.label}_baseline", seeds, args.n_calls)
+
+
+def write_baseline(work: Path, target: Path, seeds: list[int], n_calls: int) -> None:
+    """The pipeline as it is on these seeds, as ``bench --fresh`` reports it (the runs are the same)."""
+    import time
+
+    from .fresh import markdown as fresh_markdown
+    from .fresh import summarise
+
+    rows = [
+        r
+        for mode in ("mono", "stereo")
+        if (work / f"baseline.{mode}.json").exists()
+        for r in json.loads((work / f"baseline.{mode}.json").read_text())
+    ]
+    names = list(dict.fromkeys(r["group"] for r in rows))
+    report = {
+        "label": target.name,
+        "date": time.strftime("%Y-%m-%d %H:%M"),
+        "machine": f"{os.uname().machine}, {len(os.sched_getaffinity(0))} cores",
+        "seeds": seeds,
+        "n_calls": n_calls,
+        "groups": {name: summarise([r for r in rows if r["group"] == name]) for name in sorted(names)},
+    }
+    target.with_suffix(".md").write_text(fresh_markdown(report))
 
 
 if __name__ == "__main__":
