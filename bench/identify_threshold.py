@@ -1,6 +1,6 @@
 """The similarity threshold for naming enrolled voices (issue #23), measured on simulated calls.
 
-    python -m bench.identify_threshold [--voices 8 --unknown-calls 12 --tests 2 --save-center]
+    python -m bench.identify_threshold [--voices 8 --unknown-calls 12 --tests 2 --save-space]
 
 Protocol, on the dev speaker pool (``../shared/data/pool_dev.txt``), all
 calls two-party, 40-70 s, 8 kHz μ-law with line noise (make_calls.py):
@@ -20,8 +20,9 @@ calls two-party, 40-70 s, 8 kHz μ-law with line noise (make_calls.py):
 * the voices of both seeds are enrolled at once (the gallery), and every
   test call is matched against all of them with the service's own
   :func:`diarize_service.pipeline.output.identify.choose_names` (one-to-one
-  matches, and a split person's halves joined), after the
-  dev calls' mean print is taken off (``--save-center`` ships it).
+  matches, and a split person's halves joined), in the scoring space
+  learnt from the dev calls (``--save-space`` ships it; bench.identify_scoring
+  says how the dev calls are scored without seeing themselves).
 
 Scores, speech-weighted: *named* = share of an enrolled voice's reference
 speech (as far as the diarizer gave it to anyone) that carries its own name;
@@ -44,16 +45,16 @@ import numpy as np
 import soundfile as sf
 
 from diarize_service.config import Settings
-from diarize_service.pipeline.diarization.voiceprints import CENTER_FILE, Voiceprint, center, pooled
-from diarize_service.pipeline.output.identify import (
-    AMBIGUITY_MARGIN,
-    MATCH_THRESHOLD,
-    EnrolledVoice,
-    choose_names,
-    similarities,
+from diarize_service.pipeline.diarization.scoring_space import (
+    SPACE_FILE,
+    ScoringSpace,
+    fit_space,
+    shipped_space,
 )
+from diarize_service.pipeline.output.identify import AMBIGUITY_MARGIN, MATCH_THRESHOLD, similarities
 
-from .identify_calls import Call, build_set, diarize, majority, voice_halves
+from .identify_calls import Call, build_set, diarize, voice_halves
+from .identify_scoring import dev_mean, dev_spaces, enrol, everywhere, score, sessions, table
 from .paths import ROOT
 
 THRESHOLDS = [round(t, 2) for t in np.arange(0.30, 0.801, 0.05)]
@@ -61,94 +62,6 @@ RAW = [round(t, 2) for t in np.arange(0.60, 0.951, 0.05)]  # plain cosines sit h
 BUDGET = 0.01
 MARGINS = [0.0, 0.03, 0.05, 0.08, 0.1]
 MARGIN = 0.05  # above the lowest passing threshold: a few dozen unknown dev speakers cannot pin it closer
-
-
-def score(
-    calls: list[Call],
-    gallery: list[EnrolledVoice],
-    threshold: float,
-    mean,
-    margin: float = AMBIGUITY_MARGIN,
-    join: bool = True,
-) -> dict[str, float]:
-    """Speech-weighted rates (see the module docstring) at *threshold*, with *mean* taken off prints."""
-    named = enrolled_total = wrong = enrolled_speakers = false = unknown_total = 0.0
-    false_speakers = unknown_speakers = right_speakers = own_speakers = 0
-    for call in calls:
-        labels = {label for _, label in call.overlap} | set(call.prints)
-        found, halves = choose_names(call.prints, gallery, labels, False, threshold, mean, margin)
-        names = {m.label: m.voice.name for m in [*found, *(halves if join else [])]}
-        for (ref, label), seconds in call.overlap.items():
-            if ref == call.enrolled:
-                enrolled_total += seconds
-                named += seconds if names.get(label) == ref else 0.0
-        for label, (ref, seconds) in majority(call).items():
-            if ref == call.enrolled:
-                enrolled_speakers += seconds
-                wrong += seconds if names.get(label) not in (None, ref) else 0.0
-                own_speakers += 1
-                right_speakers += names.get(label) == ref
-            else:
-                unknown_total += seconds
-                unknown_speakers += 1
-                if names.get(label) is not None:
-                    false += seconds
-                    false_speakers += 1
-    return {
-        "threshold": threshold,
-        "named": named / enrolled_total if enrolled_total else 0.0,
-        "wrong": wrong / enrolled_speakers if enrolled_speakers else 0.0,
-        "false": false / unknown_total if unknown_total else 0.0,
-        "false_speakers": false_speakers,
-        "unknown_speakers": unknown_speakers,
-        "right_speakers": right_speakers,
-        "own_speakers": own_speakers,
-    }
-
-
-def table(rows: list[dict], chosen: float) -> str:
-    lines = [
-        "| threshold | enrolled voice's speech named | diarized speakers of an enrolled voice named so "
-        "| enrolled speakers named as another voice | unknown speakers' speech named "
-        "| unknown speakers named |",
-        "|---|---|---|---|---|---|",
-    ]
-    for row in rows:
-        mark = " ←" if row["threshold"] == chosen else ""
-        lines.append(
-            f"| {row['threshold']:.2f}{mark} | {100 * row['named']:.1f} % "
-            f"| {row['right_speakers']}/{row['own_speakers']} | {100 * row['wrong']:.1f} % "
-            f"| {100 * row['false']:.1f} % | {row['false_speakers']}/{row['unknown_speakers']} |"
-        )
-    return "\n".join(lines)
-
-
-def enrolled_print(call: Call) -> Voiceprint | None:
-    """The print a user enrols from *call*: the diarized speaker that holds most of the voice's speech.
-
-    None when that speaker is mostly someone else (the diarizer merged the two
-    people of the call): a user reading that transcript would not enrol it.
-    """
-    held = {label: s for (ref, label), s in call.overlap.items() if ref == call.enrolled}
-    label = max(held, key=held.__getitem__)
-    ref, _ = majority(call)[label]
-    if ref != call.enrolled or label not in call.prints:
-        return None
-    return call.prints[label]
-
-
-def enrol(calls: list[Call]) -> EnrolledVoice | None:
-    """The voice enrolled from its first call, with the others added as samples (the service's pooling)."""
-    prints = [enrolled_print(call) for call in calls]
-    if prints[0] is None:
-        return None
-    name = calls[0].enrolled or ""
-    return EnrolledVoice(name, name, None, pooled([p for p in prints if p is not None]).embedding)
-
-
-def dev_mean(calls: list[Call]) -> np.ndarray:
-    """The mean print over every speaker of *calls*: the common direction taken off before scoring."""
-    return np.mean([vp.embedding for call in calls for vp in call.prints.values()], axis=0)
 
 
 def main() -> None:
@@ -162,7 +75,9 @@ def main() -> None:
     parser.add_argument("--report-seed", type=int, default=24)
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
     parser.add_argument(
-        "--save-center", action="store_true", help="write the dev mean print to the service's CENTER_FILE"
+        "--save-space",
+        action="store_true",
+        help="write the dev calls' scoring space to the service's SPACE_FILE",
     )
     args = parser.parse_args()
 
@@ -202,14 +117,27 @@ def main() -> None:
     for split in sets:  # a voice that could not be enrolled is an unknown voice in its test call
         for call in sets[split][1]:
             call.enrolled = None if call.enrolled in merged else call.enrolled
-    mean = dev_mean(sets["dev"][0] + sets["dev"][1])
+    dev_calls = sets["dev"][0] + sets["dev"][1]
+    mean = dev_mean(dev_calls)
+    every_dev_call = dev_calls + [c for c in second_calls.values() if c.enrolled in enrolled["dev"]]
+    space = fit_space(sessions(every_dev_call), mean)  # what --save-space ships
+    spaces = {"dev": dev_spaces(every_dev_call, mean, set(enrolled["dev"])), "report": everywhere(space)}
+    centered_only = everywhere(ScoringSpace.centered_only(mean))  # before issue #23's second round
 
-    rows = {split: [score(sets[split][1], gallery, t, mean) for t in THRESHOLDS] for split in sets}
-    raw = {split: [score(sets[split][1], gallery, t, np.zeros_like(mean)) for t in RAW] for split in sets}
-    passing = [r["threshold"] for r in rows["dev"] if r["false"] <= BUDGET and r["wrong"] <= BUDGET]
-    chosen = round(min(passing) + MARGIN, 2) if passing else max(THRESHOLDS)
-    at = score(sets["report"][1], gallery, chosen, mean)
-    shipped = score(sets["report"][1], gallery, MATCH_THRESHOLD, None) if center() is not None else None
+    def choose(scored: list[dict]) -> float:
+        passing = [r["threshold"] for r in scored if r["false"] <= BUDGET and r["wrong"] <= BUDGET]
+        return round(min(passing) + MARGIN, 2) if passing else max(THRESHOLDS)
+
+    rows = {s: [score(sets[s][1], gallery, t, spaces[s]) for t in THRESHOLDS] for s in sets}
+    plain = everywhere(ScoringSpace.plain(len(mean)))
+    raw = {s: [score(sets[s][1], gallery, t, plain) for t in RAW] for s in sets}
+    chosen = choose(rows["dev"])
+    at = score(sets["report"][1], gallery, chosen, spaces["report"])
+    service_space = shipped_space()
+    shipped = None
+    if service_space is not None:
+        shipped = score(sets["report"][1], gallery, MATCH_THRESHOLD, everywhere(service_space))
+    before = choose([score(sets["dev"][1], gallery, t, centered_only) for t in THRESHOLDS])
 
     audio = sum(sf.info(c.wav).duration for s in sets.values() for group in s for c in group)
     text = [
@@ -221,8 +149,9 @@ def main() -> None:
         f"(all matched against every call), {sum(len(s[0]) + len(s[1]) for s in sets.values())} calls "
         f"({audio / 60:.1f} min), 8 kHz μ-law; enrolment calls with white or pink line noise, test calls "
         "with babble (or, between unknown voices, any noise) and other partners; an enrolled voice's "
-        "enrolment and test calls share no recording. Similarity: cosine of voiceprints with the dev "
-        "calls' mean print taken off. Not enrolled, because the diarizer merged them with the other "
+        "enrolment and test calls share no recording. Similarity: cosine of voiceprints in the scoring "
+        "space learnt from the dev calls (on the dev seed, learnt without the scored call's speakers and "
+        "the enrolled dev voices). Not enrolled, because the diarizer merged them with the other "
         f"person of their enrolment call (they count as unknown voices): {', '.join(merged) or 'none'}.",
         "",
         f"## Dev (seed {args.dev_seed}): threshold chosen here",
@@ -248,7 +177,7 @@ def main() -> None:
         "|---|---|---|---|---|",
     ]
     for margin in MARGINS:
-        dev, rep = (score(sets[s][1], gallery, chosen, mean, margin) for s in ("dev", "report"))
+        dev, rep = (score(sets[s][1], gallery, chosen, spaces[s], margin) for s in ("dev", "report"))
         text.append(
             f"| {margin:.2f} | {100 * dev['named']:.1f} % | {100 * dev['wrong']:.1f} % "
             f"| {100 * rep['named']:.1f} % | {100 * rep['wrong']:.1f} % |"
@@ -263,7 +192,7 @@ def main() -> None:
         "|---|---|---|---|---|",
     ]
     for join in (False, True):
-        dev, rep = (score(sets[s][1], gallery, chosen, mean, join=join) for s in ("dev", "report"))
+        dev, rep = (score(sets[s][1], gallery, chosen, spaces[s], join=join) for s in ("dev", "report"))
         text.append(
             f"| {'yes (service)' if join else 'no'} | {100 * dev['named']:.1f} % "
             f"| {dev['false_speakers']}/{dev['unknown_speakers']} | {100 * rep['named']:.1f} % "
@@ -279,21 +208,49 @@ def main() -> None:
         "|---|---|---|---|---|",
     ]
     for count, voices in (("1", gallery), ("2", gallery_twice)):
-        dev, rep = (score(sets[s][1], voices, chosen, mean) for s in ("dev", "report"))
+        dev, rep = (score(sets[s][1], voices, chosen, spaces[s]) for s in ("dev", "report"))
         text.append(
             f"| {count} | {100 * dev['named']:.1f} % | {dev['false_speakers']}/{dev['unknown_speakers']} "
             f"| {100 * rep['named']:.1f} % | {rep['false_speakers']}/{rep['unknown_speakers']} |"
         )
+    text += [
+        "",
+        "The within-speaker directions (the space) against the dev mean taken off alone, each at the "
+        "threshold its own dev scores choose:",
+        "",
+        "| scoring | threshold | enrolment calls | dev: named | dev: unknown speakers named "
+        "| report: named | report: unknown speakers named |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for label, threshold, how in (("mean taken off", before, None), ("space (service)", chosen, spaces)):
+        for count, voices in (("1", gallery), ("2", gallery_twice)):
+            dev, rep = (
+                score(sets[s][1], voices, threshold, how[s] if how else centered_only)
+                for s in ("dev", "report")
+            )
+            text.append(
+                f"| {label} | {threshold:.2f} | {count} | {100 * dev['named']:.1f} % "
+                f"| {dev['false_speakers']}/{dev['unknown_speakers']} | {100 * rep['named']:.1f} % "
+                f"| {rep['false_speakers']}/{rep['unknown_speakers']} |"
+            )
+    text += [
+        "",
+        f"Per test call of an enrolled voice on the report seed, at {chosen:.2f}: share of its speech named",
+    ]
+    for count, voices in (("one enrolment call", gallery), ("two enrolment calls", gallery_twice)):
+        shares = score(sets["report"][1], voices, chosen, spaces["report"])["per_call"]
+        spread = ", ".join(f"{100 * v:.0f}" for v in sorted(shares.values()))
+        text.append(f"* {count}: {spread} % (median {100 * float(np.median(list(shares.values()))):.0f} %)")
     if shipped is not None:
         text += [
             "",
-            f"The service (MATCH_THRESHOLD = {MATCH_THRESHOLD:.2f}, shipped center) on the report seed: "
+            f"The service (MATCH_THRESHOLD = {MATCH_THRESHOLD:.2f}, shipped space) on the report seed: "
             f"{100 * shipped['named']:.1f} % named, {100 * shipped['false']:.1f} % false "
             f"({shipped['false_speakers']}/{shipped['unknown_speakers']}).",
         ]
     text += [
         "",
-        "Without the mean taken off (plain cosine), for comparison:",
+        "Plain cosine (nothing taken off), for comparison:",
         "",
         "### Dev, plain cosine",
         "",
@@ -309,7 +266,9 @@ def main() -> None:
         split: {
             call.name: {
                 label: dict(zip([v.name for v in gallery], np.round(sims, 3).tolist(), strict=True))
-                for label, sims in zip(call.prints, similarities(call.prints, gallery, mean), strict=True)
+                for label, sims in zip(
+                    call.prints, similarities(call.prints, gallery, spaces[split](call)), strict=True
+                )
             }
             for call in sets[split][1]
         }
@@ -319,17 +278,14 @@ def main() -> None:
     (args.out / "identify_threshold.json").write_text(
         json.dumps({**report, "similarity": similarity}, indent=1)
     )
-    if args.save_center:
-        CENTER_FILE.write_text(
-            json.dumps(
-                {
-                    "about": "mean voiceprint of the dev calls of bench/identify_threshold.py "
-                    f"(seed {args.dev_seed}, {len(sets['dev'][0]) + len(sets['dev'][1])} calls)",
-                    "center": [round(float(x), 6) for x in mean],
-                }
-            )
-            + "\n"
-        )
+    if args.save_space:
+        saved = {
+            "about": "scoring space of the dev calls of bench/identify_threshold.py "
+            f"(seed {args.dev_seed}, {len(every_dev_call)} calls): their mean print, and the directions "
+            "one speaker's prints vary along with the factor each is shrunk by",
+            **space.to_json(),
+        }
+        SPACE_FILE.write_text(json.dumps(saved) + "\n")
     print("\n".join(text))
 
 

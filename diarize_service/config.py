@@ -123,10 +123,11 @@ class Settings(BaseSettings):
     )
 
     voice_match_threshold: float = Field(
-        0.65,
+        0.60,
         ge=0.3,
         le=0.95,
-        description="Enrolled voices (issue #23): the similarity (cosine of centered voiceprints) at or "
+        description="Enrolled voices (issue #23): the similarity (cosine of voiceprints in the shipped "
+        "scoring space) at or "
         "above which a call's speaker is named after an enrolled voice. Lower names more of your agents' "
         "speech and risks naming look-alikes; the trade-off per threshold is in docs/voices.md.",
     )

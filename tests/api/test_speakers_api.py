@@ -62,8 +62,8 @@ class VoicesProcessor(FakeProcessor):
 
 @pytest.fixture(autouse=True)
 def plain_cosine(monkeypatch):
-    """The fake prints are scored as they are (the shipped center is for real CAM++ prints)."""
-    monkeypatch.setattr(identify_module, "center", lambda: None)
+    """The fake prints are scored as they are (the shipped space is for real CAM++ prints)."""
+    monkeypatch.setattr(identify_module, "shipped_space", lambda: None)
 
 
 @pytest.fixture

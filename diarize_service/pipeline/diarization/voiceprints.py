@@ -9,12 +9,10 @@ so on 8 kHz calls two different people on similar lines scored up to 0.92
 cosine, above the same person on two calls (bench/README.md, "Enrolled
 voices").
 
-Even so, every print shares a large common direction (the telephone band,
-μ-law, the model itself): raw cosines between different people were 0.6-0.9.
-Scores are therefore taken after subtracting :data:`CENTER`, the mean print
-of the dev calls (``python -m bench.identify_threshold --save-center``), and
-normalising again; prints are stored raw, so a new center applies to voices
-enrolled before it.
+Prints are compared in a :mod:`.scoring_space` learnt from the dev calls
+(the common direction of every 8 kHz print taken off, the directions a line
+moves one person's print along shrunk); they are stored raw, so a new space
+applies to voices enrolled before it.
 
 Voiceprints are biometric personal information (POPIA): they travel out of
 the processor under :data:`EMBEDDING_KEY`, which the job runner pops before
@@ -25,11 +23,8 @@ process handles prints too and must not import torch.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from functools import cache
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -43,7 +38,6 @@ MIN_STRETCH_SECONDS = 0.5  # shorter single-speaker stretches are mostly turn ed
 # Of one speaker's speech per print: two minutes say who it is, and bound the cost (CAM++ over the
 # speech it is given: +0.017 x real time on 2 cores for calls under two minutes a speaker).
 MAX_SECONDS = 120.0
-CENTER_FILE = Path(__file__).with_name("voiceprint_center.json")
 
 
 @dataclass(frozen=True)
@@ -65,22 +59,6 @@ class Voiceprint:
 def unit(vector: Any) -> np.ndarray:
     array = np.asarray(vector, dtype=np.float64)
     return array / np.linalg.norm(array)
-
-
-@cache
-def center() -> np.ndarray | None:
-    """The mean print of the dev calls (see the module docstring); None if the file is missing."""
-    if not CENTER_FILE.exists():
-        return None
-    return np.asarray(json.loads(CENTER_FILE.read_text())["center"], dtype=np.float64)
-
-
-def centered(vectors: np.ndarray, mean: np.ndarray | None) -> np.ndarray:
-    """Rows of *vectors* with *mean* taken away and normalised again: what similarities compare."""
-    if mean is None:
-        return vectors
-    moved = np.atleast_2d(vectors) - mean
-    return moved / np.linalg.norm(moved, axis=1, keepdims=True)
 
 
 def speaker_seconds(turns: Sequence[SpeakerTurn]) -> dict[str, float]:
