@@ -72,6 +72,7 @@ voices = Table(
     Column("embedding", Text, nullable=False),
     Column("created_at", Float, nullable=False),
     Column("source_job_id", String(64)),
+    Column("sample_keys", Text),  # migration 0004: JSON list of voiceprints.fingerprint, one per sample
 )
 Index("voices_owner_name", func.coalesce(voices.c.owner, ""), voices.c.name, unique=True)
 # --- end issue #23

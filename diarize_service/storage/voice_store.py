@@ -24,9 +24,13 @@ from typing import Any
 
 from sqlalchemy import Engine, delete, func, insert, select, update
 
-from ..pipeline.diarization.voiceprints import Voiceprint, pooled
+from ..pipeline.diarization.voiceprints import Voiceprint, fingerprint, pooled
 from ..pipeline.output.identify import EnrolledVoice
 from .schema import jobs, voices
+
+
+class SampleAlreadyPooledError(Exception):
+    """The sample is one the voice already holds: pooling it again would count its speech twice."""
 
 
 @dataclass(frozen=True)
@@ -92,6 +96,7 @@ class VoiceStore:
                     embedding=json.dumps(voiceprint.to_json()),
                     created_at=record.created_at,
                     source_job_id=source_job_id,
+                    sample_keys=json.dumps([fingerprint(voiceprint)]),
                 )
             )
         return record
@@ -100,7 +105,8 @@ class VoiceStore:
         """Pool one more sample into *owner*'s voice (:func:`pooled`); None when there is no such voice.
 
         Read and written in one transaction, the row locked where the engine
-        can (PostgreSQL), so two samples sent at once both count.
+        can (PostgreSQL), so two samples sent at once both count.  Raises
+        :class:`SampleAlreadyPooledError` for a sample the voice already holds.
         """
         where = (voices.c.id == voice_id, _owned_by(owner))
         with self.engine.begin() as conn:
@@ -108,8 +114,18 @@ class VoiceStore:
             if row is None:
                 return None
             record = _record(row)
+            keys = json.loads(row._mapping["sample_keys"] or "[]")
+            if fingerprint(sample) in keys:
+                raise SampleAlreadyPooledError(voice_id)
             voiceprint = pooled([record.voiceprint, sample])
-            conn.execute(update(voices).where(*where).values(embedding=json.dumps(voiceprint.to_json())))
+            conn.execute(
+                update(voices)
+                .where(*where)
+                .values(
+                    embedding=json.dumps(voiceprint.to_json()),
+                    sample_keys=json.dumps([*keys, fingerprint(sample)]),
+                )
+            )
         return replace(record, voiceprint=voiceprint)
 
     def list(self, owner: str | None) -> list[VoiceRecord]:

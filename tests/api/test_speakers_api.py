@@ -288,4 +288,21 @@ def test_sample_errors_are_problems(client, processor, sample_wav):
         samples, content=b"x", headers={"Content-Length": str(10**12), "Content-Type": "audio/wav"}
     )
     assert huge.status_code == 413  # refused from the header, as uploads are
+    # the enrolment's own speaker sent again as a sample would count its speech twice
+    assert_problem(client.post(samples, data={"job_id": done, "speaker": "Speaker_01"}), 409, "once")
     assert client.get("/speakers").json()["speakers"][0]["speech_seconds"] == 20.0  # nothing pooled
+
+
+def test_the_same_sample_is_pooled_once(client, processor, sample_wav):
+    first = run_job(client, sample_wav)["job_id"]
+    voice = enrol(client, name="Thandi", job_id=first, speaker="Speaker_01").json()["speaker_id"]
+    processor.next_prints.append((vector(1, 0.6), OTHER))
+    second = run_job(client, sample_wav)["job_id"]
+    samples = f"/speakers/{voice}/samples"
+    assert client.post(samples, data={"job_id": second, "speaker": "Thandi"}).status_code == 200
+    assert_problem(client.post(samples, data={"job_id": second, "speaker": "Thandi"}), 409, "already")
+    for expected in (200, 409):  # one recording uploaded twice
+        with open(sample_wav, "rb") as fh:
+            sent = client.post(samples, files={"audio_file": ("t.wav", fh)})
+        assert sent.status_code == expected, sent.text
+    assert client.get("/speakers").json()["speakers"][0]["speech_seconds"] == 70.0  # 20 + 20 + 30

@@ -166,4 +166,11 @@ def test_an_agent_enrolled_from_a_recording_of_her_voice_is_named_in_a_call(serv
     print(f"\nSipho's call: similarity {result['identified']['Sipho']['similarity']}")
     assert label_of(result, calls["sipho"][1], FILE_AGENT) == "Sipho"
     assert result["speakers"]["Sipho"]["role"] == "agent"
+    with calls["sipho_recording"][0].open("rb") as fh:  # the same recording again: its speech counts once
+        again = service.post(
+            f"/speakers/{enrolled.json()['speaker_id']}/samples",
+            files={"audio_file": ("sipho.wav", fh)},
+            headers=alice,
+        )
+    assert again.status_code == 409, again.text
     assert service.delete(f"/speakers/{enrolled.json()['speaker_id']}", headers=alice).status_code == 204

@@ -1,4 +1,4 @@
-"""Enrolled voices in the database (issue #23): migration 0003, scoping per key, erasure."""
+"""Enrolled voices in the database (issue #23): migrations 0003-0004, scoping per key, erasure, samples."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from diarize_service.pipeline.diarization.voiceprints import Voiceprint
 from diarize_service.storage import database
 from diarize_service.storage.database import make_engine, sqlite_url
 from diarize_service.storage.job_store import SQLiteJobStore
-from diarize_service.storage.voice_store import VoiceStore
+from diarize_service.storage.voice_store import SampleAlreadyPooledError, VoiceStore
 
 
 def vp(*values: float, seconds: float = 20.0) -> Voiceprint:
@@ -61,7 +61,7 @@ def test_a_database_of_revision_0002_is_upgraded_with_its_jobs_kept(tmp_path):
     voices.add(None, "Thandi", "agent", vp(1))
     store.close()
     with sqlite3.connect(path) as conn:
-        assert conn.execute("SELECT version_num FROM alembic_version").fetchone() == ("0003",)
+        assert conn.execute("SELECT version_num FROM alembic_version").fetchone() == ("0004",)
         assert [r[1] for r in conn.execute("PRAGMA table_info(jobs)")][-1] == "speaker_embeddings"
 
 
@@ -81,6 +81,21 @@ def test_voices_are_read_and_erased_only_for_their_owner(stores):
     assert not voices.delete(alice.id, "bob") and voices.get(alice.id, "alice") is not None
     assert voices.delete(alice.id, "alice") and voices.list("alice") == []
     assert not voices.delete(alice.id, "alice")
+
+
+def test_a_sample_the_voice_already_holds_is_refused(stores):
+    _, voices = stores
+    thandi = voices.add("alice", "Thandi", None, vp(1, 0))
+    with pytest.raises(SampleAlreadyPooledError):  # the enrolment's own print
+        voices.add_sample(thandi.id, "alice", vp(1, 0))
+    assert voices.add_sample(thandi.id, "alice", vp(0, 1)) is not None
+    with pytest.raises(SampleAlreadyPooledError):
+        voices.add_sample(thandi.id, "alice", vp(0, 1))
+    held = voices.get(thandi.id, "alice")
+    assert held is not None and held.voiceprint.seconds == 40.0
+    assert voices.add_sample(thandi.id, "alice", vp(0, 1, seconds=25.0)) is not None  # another sample
+    zola = voices.add("alice", "Zola", None, vp(0, 1))  # another voice may hold the same sample
+    assert zola.voiceprint.seconds == 20.0
 
 
 @pytest.mark.parametrize("owner", [None, "alice"])

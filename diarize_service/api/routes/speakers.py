@@ -36,7 +36,7 @@ from ...pipeline.diarization.voiceprints import Voiceprint
 from ...pipeline.output.voice_stats import voice_statistics
 from ...pipeline.workers import StageCrashedError
 from ...storage.audio_store import UploadTooLargeError
-from ...storage.voice_store import VoiceRecord, VoiceStore
+from ...storage.voice_store import SampleAlreadyPooledError, VoiceRecord, VoiceStore
 from ..auth import ClientDep
 from ..deps import ServicesDep
 from ..errors import ProblemError
@@ -171,7 +171,7 @@ async def enrol_speaker(
     response_model=VoiceOut,
     responses={
         404: {"description": "No such voice or job", **_PROBLEM},
-        409: {"description": "The job is not completed", **_PROBLEM},
+        409: {"description": "The job is not completed, or the voice already holds this sample", **_PROBLEM},
         410: {"description": "The job's result expired", **_PROBLEM},
         413: {"description": "Upload larger than MAX_UPLOAD_MB", **_PROBLEM},
         415: {"description": "Not a readable audio format", **_PROBLEM},
@@ -194,7 +194,12 @@ async def add_voice_sample(
     """
     _owned(services, client, speaker_id)  # 404 before any upload is read into a print
     voiceprint = await _requested_print(services, client, audio_file, job_id, speaker)
-    record = _voices(services).add_sample(speaker_id, client, voiceprint)
+    try:
+        record = _voices(services).add_sample(speaker_id, client, voiceprint)
+    except SampleAlreadyPooledError as exc:
+        raise ProblemError(
+            409, "Sample already added", "This voice already holds that sample; its speech counts once."
+        ) from exc
     if record is None:  # deleted meanwhile
         raise ProblemError(404, "Speaker not found", f"No enrolled voice with id '{speaker_id}'.")
     return _out(record)

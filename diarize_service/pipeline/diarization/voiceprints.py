@@ -23,6 +23,8 @@ process handles prints too and must not import torch.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -131,6 +133,18 @@ def pooled(prints: Sequence[Voiceprint]) -> Voiceprint:
     total = sum(p.seconds for p in prints)
     weights = [p.seconds / total if total > 0 else 1.0 for p in prints]
     return Voiceprint(unit(sum(w * p.embedding for w, p in zip(weights, prints, strict=True))), total)
+
+
+def fingerprint(print_: Voiceprint) -> str:
+    """A short key that is the same for the same sample sent twice (one job's speaker, one recording).
+
+    A hash of the rounded print as stored, so a voice can refuse to pool a
+    sample it already holds without keeping each sample's print.  The
+    models run the same on the same input to well under the rounding, so
+    a recording embedded twice gives the same key.
+    """
+    digest = hashlib.sha256(json.dumps(print_.to_json(), sort_keys=True).encode())
+    return digest.hexdigest()[:24]
 
 
 def dominant_voiceprint(prints: Mapping[str, Voiceprint]) -> Voiceprint | None:
