@@ -46,8 +46,10 @@ from typing import Any
 
 import numpy as np
 
+from ..diarization.reassignment import join_touching
 from ..diarization.scoring_space import ScoringSpace, shipped_space
 from ..diarization.voiceprints import Voiceprint
+from ..types import SpeakerTurn
 from .analytics import call_analytics
 from .result import speaker_statistics, transcript_line
 
@@ -214,15 +216,10 @@ def _recount_joined(out: dict[str, Any], before: Mapping[str, Any]) -> dict[str,
 
 
 def _join_touching(timeline: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Turns of one speaker that touch or overlap, as one turn, in time order."""
-    joined: list[dict[str, Any]] = []
-    for turn in sorted(timeline, key=lambda t: (t["speaker"], t["start"])):
-        last = joined[-1] if joined else None
-        if last is not None and last["speaker"] == turn["speaker"] and turn["start"] <= last["end"]:
-            joined[-1] = {**last, "end": max(last["end"], turn["end"])}
-        else:
-            joined.append(dict(turn))
-    return sorted(joined, key=lambda t: (t["start"], t["speaker"]))
+    """The result's ``diarization`` with one speaker's touching turns as one, in time order."""
+    turns = [SpeakerTurn(t["start"], t["end"], t["speaker"]) for t in timeline]
+    joined = sorted(join_touching(turns), key=lambda t: (t.start, t.speaker))
+    return [{"start": t.start, "end": t.end, "speaker": t.speaker} for t in joined]
 
 
 def choose_names(
