@@ -17,7 +17,8 @@ Exit status: 0 when every mutation was killed; 1 when one survived or an
 entry no longer applies (its snippet is missing or not unique -- update the
 entry with the code); 2 when the unmutated tests fail (nothing can be judged).
 
-To add a mutation, append a :class:`Mutation` to :data:`MUTATIONS` (``tools/mutations.py``).  Keep the
+To add a mutation, append a :class:`Mutation` to :data:`MUTATIONS` (``tools/mutations.py``; enrolled
+voices: ``tools/mutations_voices.py``).  Keep the
 snippet small but unique in its file, the replacement a plausible slip (a
 deleted line, a flipped comparison, a dropped argument), and the tests fast:
 no ``models`` marker.  Run ``./build.sh mutation -k <name>`` to see it killed.
@@ -42,6 +43,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if __package__ in (None, ""):  # run as a script (./build.sh mutation): import its sibling by path
     sys.path.insert(0, str(ROOT))
 from tools.mutations import MUTATIONS, Mutation  # noqa: E402
+from tools.mutations_voices import VOICE_MUTATIONS  # noqa: E402
 
 # --- the runner ---------------------------------------------------------------------------------
 
@@ -145,12 +147,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep", action="store_true", help="keep the temporary copy (its path is printed)")
     args = parser.parse_args(argv)
 
-    names = [m.name for m in MUTATIONS]
+    every = [*MUTATIONS, *VOICE_MUTATIONS]
+    names = [m.name for m in every]
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:
         print(f"duplicate mutation names: {', '.join(duplicates)}", file=sys.stderr)
         return 1
-    chosen = [m for m in MUTATIONS if not args.select or args.select in m.name]
+    chosen = [m for m in every if not args.select or args.select in m.name]
     if args.list:
         for m in chosen:
             print(f"{m.name:40s} {m.file}  ({m.why})")
