@@ -61,8 +61,9 @@ const LEADS = {
 
 /** An error answered by the service (RFC 9457 problem details), put in words. */
 export class ApiError extends Error {
-  constructor(status, title, detail, retryAfter = null) {
-    const lead = LEADS[status] ?? (status >= 500 ? "The service had a problem." : `${title}.`);
+  constructor(status, title, detail, retryAfter = null, leads = {}) {
+    const table = { ...LEADS, ...leads }; // a caller's own wording for a status, or null: the title
+    const lead = table[status] ?? (status >= 500 ? "The service had a problem." : `${title}.`);
     const wait = retryAfter ? ` Try again in ${retryAfter} s.` : "";
     const code = status ? ` (error ${status})` : "";
     super(`${lead} ${detail || ""}${wait}`.replace(/\s+/g, " ").trim() + code);
@@ -72,14 +73,14 @@ export class ApiError extends Error {
   }
 }
 
-function problemFrom(status, statusText, text, retryAfter) {
+function problemFrom(status, statusText, text, retryAfter, leads = {}) {
   let body = {};
   try {
     body = JSON.parse(text);
   } catch {
     // not JSON (a proxy's error page): the status alone says what happened
   }
-  return new ApiError(status, body.title || statusText, body.detail || "", retryAfter);
+  return new ApiError(status, body.title || statusText, body.detail || "", retryAfter, leads);
 }
 
 function withKey(headers = {}) {
@@ -102,6 +103,32 @@ export async function request(path, { method = "GET", accept = "application/json
       throw problemFrom(response.status, response.statusText, text, response.headers.get("Retry-After"));
     }
     return response;
+  }
+}
+
+/** POST *fields* as a form (what the service's form routes take); resolves with the JSON answer. */
+export async function postForm(path, fields, leads = {}) {
+  for (;;) {
+    const form = new FormData();
+    for (const [name, value] of Object.entries(fields)) form.append(name, value);
+    let response;
+    try {
+      response = await fetch(path, {
+        method: "POST",
+        body: form,
+        headers: withKey({ Accept: "application/json" }),
+        cache: "no-store",
+      });
+    } catch {
+      throw new ApiError(0, "Network error", "Check that it is running and this machine can reach it.");
+    }
+    if (response.status === 401 && (await askForKey())) continue;
+    if (!response.ok) {
+      const text = await response.text();
+      const retry = response.headers.get("Retry-After");
+      throw problemFrom(response.status, response.statusText, text, retry, leads);
+    }
+    return response.json();
   }
 }
 

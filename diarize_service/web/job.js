@@ -6,6 +6,7 @@ import { clock, duration, el, initPage, showMessage, speakerColours, when } from
 import { renderCallTable, renderInterruptions, renderSpeakerTable, renderTalkChart } from "./stats.js";
 import { createTimeline, renderLegend } from "./timeline.js";
 import { createTranscript, segmentAt } from "./transcript.js";
+import { renderVoices } from "./voices.js";
 import { MAX_WAVEFORM_SECONDS, createWaveform } from "./waveform.js";
 
 const jobId = decodeURIComponent(window.location.pathname.split("/").filter(Boolean).pop());
@@ -103,6 +104,7 @@ function review(job) {
   renderSpeakerTable($("speaker-table"), result, speakers, colours);
   renderCallTable($("call-table"), result);
   renderInterruptions($("interruptions"), result, seek);
+  renderVoices($("voices"), jobId, result, speakers);
   renderDownloads(job);
   loadAudio(job, length);
 }
