@@ -22,8 +22,7 @@ VOICE_MUTATIONS: list[Mutation] = [
     Mutation(
         "sample-pooled-twice",
         "diarize_service/storage/voice_store.py",
-        "            if fingerprint(sample) in keys:\n"
-        "                raise SampleAlreadyPooledError(voice_id)\n",
+        "            if key in keys:\n                raise SampleAlreadyPooledError(voice_id)\n",
         "",
         (
             VOICE_STORE + "test_a_sample_the_voice_already_holds_is_refused",

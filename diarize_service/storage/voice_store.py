@@ -115,7 +115,8 @@ class VoiceStore:
                 return None
             record = _record(row)
             keys = json.loads(row._mapping["sample_keys"] or "[]")
-            if fingerprint(sample) in keys:
+            key = fingerprint(sample)
+            if key in keys:
                 raise SampleAlreadyPooledError(voice_id)
             voiceprint = pooled([record.voiceprint, sample])
             conn.execute(
@@ -123,7 +124,7 @@ class VoiceStore:
                 .where(*where)
                 .values(
                     embedding=json.dumps(voiceprint.to_json()),
-                    sample_keys=json.dumps([*keys, fingerprint(sample)]),
+                    sample_keys=json.dumps([*keys, key]),
                 )
             )
         return replace(record, voiceprint=voiceprint)

@@ -305,3 +305,11 @@ def test_a_joined_speaker_keeps_the_print_taken_from_more_speech():
     assert prints_by_shown_label(raw, joined) == {"Thandi": {"seconds": 40.0}, "Speaker_02": {"seconds": 9.0}}
     reverse = dict(reversed(list(raw.items())))
     assert prints_by_shown_label(reverse, joined)["Thandi"] == {"seconds": 40.0}
+
+
+def test_the_setting_defaults_to_the_benched_threshold():
+    """VOICE_MATCH_THRESHOLD's default is written twice (settings must not import the pipeline)."""
+    from diarize_service.config import Settings
+    from diarize_service.pipeline.output.identify import MATCH_THRESHOLD
+
+    assert Settings(_env_file=None).voice_match_threshold == MATCH_THRESHOLD

@@ -98,9 +98,13 @@ def match_voices(
     threshold: float = MATCH_THRESHOLD,
     space: ScoringSpace | None = None,
     margin: float = AMBIGUITY_MARGIN,
+    scores: np.ndarray | None = None,
 ) -> list[Match]:
-    """One-to-one matches at or above *threshold*, most similar pair first (see the module docstring)."""
-    scores = similarities(prints, voices, space)
+    """One-to-one matches at or above *threshold*, most similar pair first (see the module docstring).
+
+    *scores* are :func:`similarities` when the caller has them already.
+    """
+    scores = similarities(prints, voices, space) if scores is None else scores
     labels = list(prints)
     ranked = -np.sort(-scores, axis=1)
     ambiguous = {i for i in range(len(labels)) if len(voices) > 1 and ranked[i, 0] - ranked[i, 1] < margin}
@@ -129,12 +133,13 @@ def joined_halves(
     threshold: float = MATCH_THRESHOLD,
     space: ScoringSpace | None = None,
     margin: float = AMBIGUITY_MARGIN,
+    scores: np.ndarray | None = None,
 ) -> list[Match]:
     """Unnamed speakers whose clear best voice was already given to another speaker (module docstring).
 
     Most similar first; the caller decides how many the call can lose.
     """
-    scores = similarities(prints, voices, space)
+    scores = similarities(prints, voices, space) if scores is None else scores
     labels = list(prints)
     given = {m.voice.speaker_id for m in matches}
     named = {m.label for m in matches}
@@ -237,13 +242,16 @@ def choose_names(
     voice enrolled as ``Customer`` matching the agent's channel of a split
     call) is not given: two speakers must never share a label.
     """
-    matches = [m for m in match_voices(prints, voices, threshold, space, margin) if m.label in labels]
+    scores = similarities(prints, voices, space)  # once, for the matches and the halves
+    matches = [m for m in match_voices(prints, voices, threshold, space, margin, scores) if m.label in labels]
     kept = labels - {m.label for m in matches}
     matches = [m for m in matches if m.voice.name not in kept]
     if split:
         return matches, []
     halves = [
-        h for h in joined_halves(prints, voices, matches, threshold, space, margin) if h.label in labels
+        h
+        for h in joined_halves(prints, voices, matches, threshold, space, margin, scores)
+        if h.label in labels
     ]
     return matches, halves[: max(0, len(labels) - 2)]  # a call keeps two speakers at least
 
