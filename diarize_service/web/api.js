@@ -88,37 +88,17 @@ function withKey(headers = {}) {
   return key ? { ...headers, "X-API-Key": key } : headers;
 }
 
-/** fetch() against the API: asks for a key on 401 and retries; throws ApiError otherwise. */
-export async function request(path, { method = "GET", accept = "application/json" } = {}) {
+/** fetch() against the API: asks for a key on 401 and retries; throws ApiError otherwise.
+ *  *body* (a FormData) is sent as is; *leads* words a status the caller's own way (see ApiError). */
+export async function request(
+  path,
+  { method = "GET", accept = "application/json", body = undefined, leads = {} } = {},
+) {
   for (;;) {
     let response;
     try {
-      response = await fetch(path, { method, headers: withKey({ Accept: accept }), cache: "no-store" });
-    } catch {
-      throw new ApiError(0, "Network error", "Check that it is running and this machine can reach it.");
-    }
-    if (response.status === 401 && (await askForKey())) continue;
-    if (!response.ok) {
-      const text = await response.text();
-      throw problemFrom(response.status, response.statusText, text, response.headers.get("Retry-After"));
-    }
-    return response;
-  }
-}
-
-/** POST *fields* as a form (what the service's form routes take); resolves with the JSON answer. */
-export async function postForm(path, fields, leads = {}) {
-  for (;;) {
-    const form = new FormData();
-    for (const [name, value] of Object.entries(fields)) form.append(name, value);
-    let response;
-    try {
-      response = await fetch(path, {
-        method: "POST",
-        body: form,
-        headers: withKey({ Accept: "application/json" }),
-        cache: "no-store",
-      });
+      const headers = withKey({ Accept: accept });
+      response = await fetch(path, { method, body, headers, cache: "no-store" });
     } catch {
       throw new ApiError(0, "Network error", "Check that it is running and this machine can reach it.");
     }
@@ -128,8 +108,15 @@ export async function postForm(path, fields, leads = {}) {
       const retry = response.headers.get("Retry-After");
       throw problemFrom(response.status, response.statusText, text, retry, leads);
     }
-    return response.json();
+    return response;
   }
+}
+
+/** POST *fields* as a form (what the service's form routes take); resolves with the JSON answer. */
+export async function postForm(path, fields, leads = {}) {
+  const body = new FormData();
+  for (const [name, value] of Object.entries(fields)) body.append(name, value);
+  return (await request(path, { method: "POST", body, leads })).json();
 }
 
 export async function getJson(path) {
