@@ -31,6 +31,19 @@ pick_python() {
   exit 1
 }
 
+# A first install is ~9 GB (torch's CUDA libraries); pip half-way through it on a full disk
+# fails with a bare "[Errno 28]" and leaves a broken venv. Say so before starting instead.
+NEEDED_GB=${NEEDED_GB:-10}
+check_disk() {
+  local free_gb
+  free_gb=$(( $(df -Pk "$1" | awk 'NR == 2 {print $4}') / 1024 / 1024 ))
+  if (( free_gb < NEEDED_GB )); then
+    echo "error: $free_gb GB free where $1 lives; installing needs about $NEEDED_GB GB" \
+         "(torch with its CUDA libraries). Free some space, or set VENV to a roomier disk." >&2
+    exit 1
+  fi
+}
+
 # Create the venv and install pinned deps; skipped when nothing changed.
 setup() {
   local want="$1"  # requirements.txt or requirements-dev.txt
@@ -41,7 +54,8 @@ setup() {
     "$(pick_python)" -m venv "$VENV"
   fi
   if [[ ! -f "$stamp" || "$(cat "$stamp")" != "$digest" ]]; then
-    echo ">> installing $want into $VENV (first time: ~8 GB incl. torch, several minutes)"
+    check_disk "$VENV"
+    echo ">> installing $want into $VENV (first time: ~9 GB incl. torch, several minutes)"
     "$VENV/bin/python" -m pip install --quiet --upgrade pip==25.3
     "$VENV/bin/python" -m pip install --quiet -r "$want" -c constraints.txt
     echo "$digest" > "$stamp"
@@ -54,7 +68,7 @@ setup() {
 # apt-get: CI and containers); otherwise the tests that need them say what is missing.
 #   chromium, chromium-driver   the web console's browser tests (tests/browser)
 #   redis-server, postgresql    the cluster tests and ./build.sh cluster (real broker and database)
-#   espeak-ng                   Afrikaans speech for the language tests (issue #22, bench/afrikaans.py)
+#   espeak-ng, mbrola-af1       Afrikaans speech for the language tests (issue #22, bench/afrikaans.py)
 need_packages() {
   local missing=() pair
   for pair in "$@"; do  # package:file-that-proves-it-is-installed
@@ -66,13 +80,35 @@ need_packages() {
     return
   fi
   echo ">> installing ${missing[*]}"
+  local main=() nonfree=() package
+  for package in "${missing[@]}"; do
+    if [[ $package == mbrola* ]]; then nonfree+=("$package"); else main+=("$package"); fi
+  done
+  [[ ${#nonfree[@]} -gt 0 ]] && add_debian_nonfree
   apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  if [[ ${#main[@]} -gt 0 ]]; then
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${main[@]}"
+  fi
+  if [[ ${#nonfree[@]} -gt 0 ]] &&
+     ! DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${nonfree[@]}"; then
+    echo ">> could not install ${nonfree[*]} (Debian non-free): the Afrikaans language tests will be skipped" >&2
+  fi
+}
+
+# MBROLA's Afrikaans voice is in Debian's non-free section, which slim images leave out of
+# their sources: list it (for this machine's release) before installing the voice.
+add_debian_nonfree() {
+  local list=/etc/apt/sources.list.d/diarize-nonfree.sources codename
+  [[ -f $list || ! -f /etc/debian_version ]] && return
+  codename=$(. /etc/os-release && echo "${VERSION_CODENAME:-}")
+  [[ -n $codename ]] || return 0
+  printf '%s\n' "Types: deb" "URIs: http://deb.debian.org/debian" "Suites: $codename" \
+    "Components: contrib non-free" "Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg" > "$list"
 }
 
 TEST_PACKAGES=(chromium:/usr/bin/chromium chromium-driver:/usr/bin/chromedriver
                redis-server:/usr/bin/redis-server postgresql:/usr/lib/postgresql/15/bin/initdb
-               espeak-ng:/usr/bin/espeak-ng)
+               espeak-ng:/usr/bin/espeak-ng mbrola:/usr/bin/mbrola mbrola-af1:/usr/share/mbrola/af1)
 CLUSTER_PACKAGES=(redis-server:/usr/bin/redis-server postgresql:/usr/lib/postgresql/15/bin/initdb)
 
 cmd=${1:-help}

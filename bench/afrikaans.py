@@ -1,11 +1,13 @@
-"""Afrikaans speech for the language checks (issue #22), synthesised with ``espeak-ng -v af``.
+"""Afrikaans speech for the language checks (issue #22): espeak-ng with MBROLA's Afrikaans voice.
 
 There is no Afrikaans recording in ``../shared``.  A synthetic voice is not a
-caller, but it is Afrikaans phonetics as a speaker of the language wrote them
-down, and it goes through the same telephone chain as the simulated calls
+caller, but MBROLA's ``af1`` joins diphones recorded by an Afrikaans speaker,
+and it goes through the same telephone chain as the simulated calls
 (make_calls.py's: 8 kHz, 300-3400 Hz, G.711 mu-law, line noise), so Whisper
-hears it the way it hears a customer.  ``apt-get install espeak-ng`` provides
-the synthesiser (``./build.sh test`` installs it where it can).
+hears it the way it hears a customer.  espeak-ng's own formant voice (``af``)
+is further from speech: Whisper base hears it as English (bench/README.md,
+"Language per call").  Debian's ``espeak-ng``, ``mbrola`` and ``mbrola-af1``
+(non-free) provide them; ``./build.sh test`` installs them where it can.
 """
 
 from __future__ import annotations
@@ -42,9 +44,14 @@ SENTENCES = (
 SAMPLE_RATE = 16000
 
 
-def available() -> bool:
-    """Whether ``espeak-ng`` is on the PATH."""
-    return shutil.which("espeak-ng") is not None
+VOICE = "mb-af1"  # espeak-ng's name for MBROLA's Afrikaans voice
+MBROLA_VOICE = Path("/usr/share/mbrola/af1")
+
+
+def available(voice: str = VOICE) -> bool:
+    """Whether espeak-ng is on the PATH, with MBROLA's Afrikaans voice if *voice* is it."""
+    has_voice = voice != VOICE or (shutil.which("mbrola") is not None and MBROLA_VOICE.exists())
+    return shutil.which("espeak-ng") is not None and has_voice
 
 
 @cache
@@ -56,7 +63,7 @@ def _make_calls():
     return module
 
 
-def synthesize(text: str, voice: str = "af", speed: int = 150) -> np.ndarray:
+def synthesize(text: str, voice: str = VOICE, speed: int = 150) -> np.ndarray:
     """*text* spoken by espeak-ng, 16 kHz mono float64."""
     with tempfile.TemporaryDirectory() as tmp:
         wav = Path(tmp) / "say.wav"
