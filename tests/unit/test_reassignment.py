@@ -27,6 +27,25 @@ def test_a_stretch_in_the_wrong_cluster_moves_to_the_voice_it_sounds_like():
     assert find_moves(turns, embedder(voices)) == [Move(10.0, 13.0, "A", "B")]
 
 
+def test_a_long_stretch_is_judged_against_its_speakers_other_stretches():
+    """Clustering gave A one long utterance of B's voice: with itself in A's centroid it would stay."""
+    turns = [
+        SpeakerTurn(0.0, 10.0, "A"),  # really B, and most of A's speech
+        SpeakerTurn(11.0, 12.0, "A"),
+        SpeakerTurn(13.0, 14.0, "A"),
+        SpeakerTurn(15.0, 17.0, "B"),
+        SpeakerTurn(18.0, 20.0, "B"),
+    ]
+    voices = {
+        (0.0, 10.0): VOICE_B,
+        (11.0, 12.0): VOICE_A,
+        (13.0, 14.0): VOICE_A,
+        (15.0, 17.0): VOICE_B,
+        (18.0, 20.0): VOICE_B,
+    }
+    assert find_moves(turns, embedder(voices)) == [Move(0.0, 10.0, "A", "B")]
+
+
 def test_a_stretch_only_slightly_closer_to_another_speaker_stays():
     turns = [SpeakerTurn(0.0, 4.0, "A"), SpeakerTurn(5.0, 9.0, "B"), SpeakerTurn(10.0, 13.0, "A")]
     between = np.array([0.69, 0.72, 0.0])  # near the middle: not a clear case

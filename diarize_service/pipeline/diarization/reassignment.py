@@ -13,7 +13,10 @@ least ``MIN_TURN_SECONDS`` gets an embedding of its own (pooled from the same
 CAM++ features, so almost free), each speaker a duration-weighted centroid of
 its stretches, and a stretch moves to another speaker when that centroid is
 closer than its own by more than ``MARGIN`` (cosine distance); a few rounds,
-like k-means started from the clustering.  The number of speakers never
+like k-means started from the clustering.  A stretch is compared with its own
+speaker's centroid *without itself*: a speaker that the clustering gave
+someone else's long utterances is otherwise pulled towards each of them in
+turn, and keeps them.  The number of speakers never
 changes (a speaker keeps at least one stretch), so speaker-count hints stay
 honoured.  Numbers: bench/README.md ("Turn reassignment").
 
@@ -99,13 +102,22 @@ def speaker_centroids(
 def _one_round(
     vectors: np.ndarray, weights: np.ndarray, labels: np.ndarray, num_speakers: int, margin: float
 ) -> np.ndarray:
-    """Move each stretch whose gain clears *margin*, largest gain first, never emptying a speaker."""
-    centroids = np.zeros((num_speakers, vectors.shape[1]))
-    np.add.at(centroids, labels, vectors * weights[:, None])  # every speaker keeps a stretch
-    centroids /= np.linalg.norm(centroids, axis=1, keepdims=True)
-    distance = 1.0 - vectors @ centroids.T
-    nearest = np.argmin(distance, axis=1)
+    """Move each stretch whose gain clears *margin*, largest gain first, never emptying a speaker.
+
+    Distances to other speakers are to their centroids; to its own speaker, to
+    the centroid of that speaker's other stretches (a speaker's only stretch
+    stays where it is).
+    """
+    sums = np.zeros((num_speakers, vectors.shape[1]))
+    np.add.at(sums, labels, vectors * weights[:, None])  # every speaker keeps a stretch
+    distance = 1.0 - vectors @ (sums / np.linalg.norm(sums, axis=1, keepdims=True)).T
     rows = np.arange(len(labels))
+    others = sums[labels] - vectors * weights[:, None]
+    norms = np.linalg.norm(others, axis=1)
+    alone = norms < 1e-9
+    own = 1.0 - np.einsum("ij,ij->i", vectors, others / np.where(alone, 1.0, norms)[:, None])
+    distance[rows, labels] = np.where(alone, 0.0, own)
+    nearest = np.argmin(distance, axis=1)
     gain = distance[rows, labels] - distance[rows, nearest]
     members = Counter(labels.tolist())
     updated = labels.copy()
