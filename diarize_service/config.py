@@ -144,7 +144,8 @@ class Settings(BaseSettings):
         "en,af",
         description="Languages calls may be in (Whisper codes, comma-separated): detection chooses among "
         "these only, from several windows of both channels' clearest speech. Empty = all of Whisper's "
-        "languages. A job's own 'language' field still forces one.",
+        "languages. Whisper hears Afrikaans as Dutch: with af allowed and nl not, Dutch evidence counts "
+        "as Afrikaans. A job's own 'language' field still forces one.",
     )
     language_confidence_floor: float = Field(
         0.7,
