@@ -100,9 +100,11 @@ def sentences_track(starts: list[float], duration: float, seed: int, level_db: f
     return track, placed
 
 
-def afrikaans_clip(out: Path, n_sentences: int = 6, seed: int = 0, snr_db: float = 20.0) -> Path:
+def afrikaans_clip(
+    out: Path, n_sentences: int = 6, seed: int = 0, snr_db: float = 20.0, voice: str = VOICE
+) -> Path:
     """A telephone recording (8 kHz wav) of one Afrikaans speaker saying *n_sentences* sentences."""
-    pieces = [synthesize(SENTENCES[(seed + i) % len(SENTENCES)]) for i in range(n_sentences)]
+    pieces = [synthesize(SENTENCES[(seed + i) % len(SENTENCES)], voice) for i in range(n_sentences)]
     gap = np.zeros(int(0.6 * SAMPLE_RATE))
     clean = np.concatenate([np.concatenate([gap, p]) for p in pieces] + [gap])
     clean *= 10 ** ((-25.0 - 10 * np.log10(np.mean(clean[np.abs(clean) > 1e-4] ** 2))) / 20)

@@ -47,13 +47,9 @@ CALLS = ROOT / "bench" / "calls"
 def afrikaans_clips(voice: str, tmp: Path, n: int = 8) -> Iterator[tuple[str, np.ndarray]]:
     """*n* telephone clips of four Afrikaans sentences each, at 20 and 10 dB SNR in turn."""
     for seed in range(n):
-        clean = np.concatenate(
-            [afrikaans.synthesize(afrikaans.SENTENCES[(seed + i) % 12], voice) for i in range(4)]
-        )
-        clean *= 10 ** ((-25.0 - 10 * np.log10(np.mean(clean[np.abs(clean) > 1e-4] ** 2))) / 20)
         path = tmp / f"af_{voice}_{seed}.wav"
-        sf.write(
-            path, afrikaans.telephone(clean, seed, 20.0 if seed % 2 == 0 else 10.0), 8000, subtype="PCM_16"
+        afrikaans.afrikaans_clip(
+            path, n_sentences=4, seed=seed, snr_db=20.0 if seed % 2 == 0 else 10.0, voice=voice
         )
         yield path.stem, decode_channels(path)[0]
 
