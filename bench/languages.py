@@ -25,6 +25,7 @@ import json
 import statistics
 from collections import Counter
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -78,13 +79,8 @@ def call_channels(directory: Path) -> Iterator[tuple[str, np.ndarray]]:
 def decisions(windows: list[language.Window], policy: language.LanguagePolicy) -> dict[str, dict]:
     """The channel's decision as the service makes it, and without Dutch counted as Afrikaans."""
     out = {}
-    kept = language.HEARD_AS
-    for name, heard_as in (("service", kept), ("without_heard_as", {})):
-        language.HEARD_AS = heard_as
-        try:
-            call, _ = language.decide([windows], policy)
-        finally:
-            language.HEARD_AS = kept
+    for name, rules in (("service", policy), ("without_heard_as", replace(policy, heard_as=()))):
+        call, _ = language.decide([windows], rules)
         out[name] = {"language": call.language, "probability": round(call.probability, 3)}
     return out
 

@@ -59,7 +59,7 @@ VOICE_MUTATIONS: list[Mutation] = [
     Mutation(
         "dutch-not-heard-as-afrikaans",
         "diarize_service/pipeline/language.py",
-        "        kept[lang] = kept.get(lang, 0.0) + heard_as",
+        "        kept[lang] = kept.get(lang, 0.0) + heard",
         "        kept[lang] = kept.get(lang, 0.0)",
         (
             "tests/unit/test_language.py::test_afrikaans_heard_as_dutch_is_afrikaans_where_dutch_is_not_allowed",

@@ -38,11 +38,13 @@ from typing import Any
 # Evidence this sure of one language is not probed further (:func:`settled`).
 SETTLED = 0.95
 
-# Allowed language -> languages Whisper hears it as, whose evidence it takes when they are not
+# (allowed language, languages Whisper hears it as): it takes their evidence when they are not
 # allowed themselves.  Afrikaans grew out of Dutch, and Whisper learnt far more Dutch: Whisper
 # base hears MBROLA's Afrikaans voice on the telephone line as Dutch (``nl`` 0.30-0.88 per
 # sentence, ``af`` 0.00-0.15), and English callers put almost nothing on Dutch (bench/README.md).
-HEARD_AS: Mapping[str, tuple[str, ...]] = {"af": ("nl",)}
+# Pairs, not a dict, so that the frozen policy holding them stays hashable.
+HeardAs = tuple[tuple[str, tuple[str, ...]], ...]
+HEARD_AS: HeardAs = (("af", ("nl",)),)
 
 
 @dataclass(frozen=True)
@@ -53,6 +55,7 @@ class LanguagePolicy:
     floor: float = 0.7
     default: str = "en"
     switch: float = 0.9
+    heard_as: HeardAs = HEARD_AS
 
     @classmethod
     def from_setting(cls, languages: str, floor: float, default: str, switch: float) -> LanguagePolicy:
@@ -92,16 +95,19 @@ class CallLanguages:
         }
 
 
-def restrict(probs: Mapping[str, float], allowed: Sequence[str]) -> dict[str, float]:
+def restrict(
+    probs: Mapping[str, float], allowed: Sequence[str], heard_as: HeardAs = HEARD_AS
+) -> dict[str, float]:
     """*probs* renormalised over the *allowed* languages (all of them when *allowed* is empty).
 
     An allowed language also takes the mass of the languages it is heard as
-    (:data:`HEARD_AS`) that are not allowed themselves.
+    (*heard_as*, :data:`HEARD_AS`) that are not allowed themselves.
     """
+    kin_of = dict(heard_as)
     kept = {lang: p for lang, p in probs.items() if not allowed or lang in allowed}
     for lang in allowed:  # an allowed language Whisper gave nothing to is still a candidate
-        heard_as = sum(probs.get(kin, 0.0) for kin in HEARD_AS.get(lang, ()) if kin not in allowed)
-        kept[lang] = kept.get(lang, 0.0) + heard_as
+        heard = sum(probs.get(kin, 0.0) for kin in kin_of.get(lang, ()) if kin not in allowed)
+        kept[lang] = kept.get(lang, 0.0) + heard
     total = sum(kept.values())
     if total <= 0:
         return {lang: 1.0 / len(kept) for lang in kept} if kept else {}
@@ -137,7 +143,7 @@ def settled(windows: Sequence[Window], policy: LanguagePolicy) -> bool:
     window alone gave English at least 0.998 over ``en,af``; each further
     window costs an encoder pass (about 1 s on 2 cores).
     """
-    probs = restrict(pool(windows), policy.allowed)
+    probs = restrict(pool(windows), policy.allowed, policy.heard_as)
     return bool(probs) and max(probs.values()) >= max(SETTLED, policy.floor, policy.switch)
 
 
@@ -150,7 +156,7 @@ def decide(
     are over the allowed languages; a choice that fell back to the default
     reports the evidence's probability for the default (it may be low).
     """
-    call = restrict(pool([w for windows in channels for w in windows]), policy.allowed)
+    call = restrict(pool([w for windows in channels for w in windows]), policy.allowed, policy.heard_as)
     default = policy.default if not policy.allowed or policy.default in policy.allowed else policy.allowed[0]
     if not call:
         return LanguageChoice(default, 0.0), [LanguageChoice(default, 0.0) for _ in channels]
@@ -159,7 +165,7 @@ def decide(
         language, p = default, call.get(default, 0.0)
     out = []
     for windows in channels:
-        own = restrict(pool(windows), policy.allowed) if windows else call
+        own = restrict(pool(windows), policy.allowed, policy.heard_as) if windows else call
         other, p_other = _top(own, language)
         if other != language and p_other >= policy.switch:
             out.append(LanguageChoice(other, p_other))

@@ -108,11 +108,12 @@ def _one_round(
     the centroid of that speaker's other stretches (a speaker's only stretch
     stays where it is).
     """
+    weighted = vectors * weights[:, None]
     sums = np.zeros((num_speakers, vectors.shape[1]))
-    np.add.at(sums, labels, vectors * weights[:, None])  # every speaker keeps a stretch
+    np.add.at(sums, labels, weighted)  # every speaker keeps a stretch
     distance = 1.0 - vectors @ (sums / np.linalg.norm(sums, axis=1, keepdims=True)).T
     rows = np.arange(len(labels))
-    others = sums[labels] - vectors * weights[:, None]
+    others = sums[labels] - weighted
     norms = np.linalg.norm(others, axis=1)
     alone = norms < 1e-9
     own = 1.0 - np.einsum("ij,ij->i", vectors, others / np.where(alone, 1.0, norms)[:, None])
