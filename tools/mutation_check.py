@@ -18,7 +18,7 @@ entry no longer applies (its snippet is missing or not unique -- update the
 entry with the code); 2 when the unmutated tests fail (nothing can be judged).
 
 To add a mutation, append a :class:`Mutation` to :data:`MUTATIONS` (``tools/mutations.py``; enrolled
-voices: ``tools/mutations_voices.py``).  Keep the
+voices: ``tools/mutations_voices.py``; issue #22's accuracy rules: ``tools/mutations_accuracy.py``).  Keep the
 snippet small but unique in its file, the replacement a plausible slip (a
 deleted line, a flipped comparison, a dropped argument), and the tests fast:
 no ``models`` marker.  Run ``./build.sh mutation -k <name>`` to see it killed.
@@ -43,6 +43,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if __package__ in (None, ""):  # run as a script (./build.sh mutation): import its sibling by path
     sys.path.insert(0, str(ROOT))
 from tools.mutations import MUTATIONS, Mutation  # noqa: E402
+from tools.mutations_accuracy import ACCURACY_MUTATIONS  # noqa: E402
 from tools.mutations_voices import VOICE_MUTATIONS  # noqa: E402
 
 # --- the runner ---------------------------------------------------------------------------------
@@ -147,7 +148,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep", action="store_true", help="keep the temporary copy (its path is printed)")
     args = parser.parse_args(argv)
 
-    every = [*MUTATIONS, *VOICE_MUTATIONS]
+    every = [*MUTATIONS, *VOICE_MUTATIONS, *ACCURACY_MUTATIONS]
     names = [m.name for m in every]
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:

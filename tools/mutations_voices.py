@@ -1,6 +1,5 @@
 """Mutations of enrolled-voice naming (issue #23), for ``tools/mutation_check.py``: POPIA scoping,
-one print per sample, the scoring space and the joining of a split person; and two rules of
-issue #22 (Dutch heard as Afrikaans, leave-one-out reassignment)."""
+one print per sample, the scoring space and the joining of a split person."""
 
 from __future__ import annotations
 
@@ -54,26 +53,5 @@ VOICE_MUTATIONS: list[Mutation] = [
         "        if i in taken_speakers or j in taken_voices:",
         (IDENTIFY + "test_a_speaker_between_two_voices_that_sound_alike_is_not_named",),
         "a speaker who sounds like two enrolled agents gets one of their names by a hair",
-    ),
-    # --- issue #22: language and turn reassignment -------------------------------------------
-    Mutation(
-        "dutch-not-heard-as-afrikaans",
-        "diarize_service/pipeline/language.py",
-        "        kept[lang] = kept.get(lang, 0.0) + heard",
-        "        kept[lang] = kept.get(lang, 0.0)",
-        (
-            "tests/unit/test_language.py::test_afrikaans_heard_as_dutch_is_afrikaans_where_dutch_is_not_allowed",
-        ),
-        "an Afrikaans caller whom Whisper hears as Dutch is transcribed as English",
-    ),
-    Mutation(
-        "reassignment-counts-the-stretch-in-its-own-centroid",
-        "diarize_service/pipeline/diarization/reassignment.py",
-        "    distance[rows, labels] = np.where(alone, 0.0, own)",
-        "    pass",
-        (
-            "tests/unit/test_reassignment.py::test_a_long_stretch_is_judged_against_its_speakers_other_stretches",
-        ),
-        "a speaker given another person's long utterances keeps them",
     ),
 ]
