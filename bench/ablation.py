@@ -75,6 +75,11 @@ RULES: dict[str, Rule] = {
         "made-up words stacked at one instant removed",
         patches=(("diarize_service.pipeline.asr.loops", "find_stacked", "empty"),),
     ),
+    "mono_digit_pauses": Rule(
+        "mono",
+        "pauses between read-out digits cut from mono timelines",
+        patches=(("diarize_service.pipeline.channels.digit_pauses", "cut_turn_digit_pauses", "first"),),
+    ),
     "leak_blips": Rule(
         "stereo",
         "short leak verdicts inside the party's speech kept as overlap",

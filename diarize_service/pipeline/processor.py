@@ -123,12 +123,12 @@ class CallProcessor:
         for step, seconds in diarization.timings.items():
             timings[f"diarization.{step}"] = seconds
         t = time.perf_counter()
-        turns, names = await self.workers.assign(asr, diarization, self.max_pause)
+        turns, names, timeline = await self.workers.assign(asr, diarization, self.max_pause, decoded_path)
         timings["assign"] = time.perf_counter() - t
         prints.update(renamed(diarization.voiceprints, names))
         # issue #22: one channel, the mix
         choice = LanguageChoice(asr.language, asr.language_probability)
-        return turns, names, diarization.turns, CallLanguages(choice, {"mixed": choice})
+        return turns, names, timeline, CallLanguages(choice, {"mixed": choice})
 
     async def _split_channels(
         self, decoded_path: Path, options: JobOptions, report: ProgressCallback, timings, prints

@@ -229,13 +229,21 @@ def _embed_voice(audio_path: str):
     return dominant_voiceprint(_diarizer(telephone_line(_load(audio_path)), voiceprints=True).voiceprints)
 
 
-def _assign(asr, diarization, max_pause: float):
+def _assign(asr, diarization, max_pause: float, audio_path: str):
+    """Mono calls: words get speakers; ``(turns, names, timeline)``.
+
+    The timeline is the diarizer's, with the pauses inside read-out numbers
+    cut out (issue #22); the words keep the speakers the uncut turns gave them.
+    """
+    from .channels.digit_pauses import cut_turn_digit_pauses
+    from .channels.regions import frame_levels
     from .output.assign import label_words
     from .output.turns import build_turns, snap_to_sentence_ends, speaker_names
 
     words = snap_to_sentence_ends(label_words(asr, diarization.exclusive_turns))
     turns = build_turns(words, max_pause=max_pause)
-    return turns, speaker_names(turns, diarization.turns)
+    timeline = cut_turn_digit_pauses(diarization.turns, frame_levels(_load(audio_path)), words)
+    return turns, speaker_names(turns, diarization.turns), timeline
 
 
 PARENT_CHECK_SECONDS = 1.0
@@ -370,9 +378,9 @@ class StageWorkers:
         """Issue #23: the voiceprint of the voice that talks most in a decoded recording, or None."""
         return await self.diarization.call(_embed_voice, str(audio_path))
 
-    async def assign(self, asr, diarization, max_pause: float):
+    async def assign(self, asr, diarization, max_pause: float, audio_path: Path):
         # Runs beside the diarizer: that process already imported torch/pyannote/whisperx.
-        return await self.diarization.call(_assign, asr, diarization, max_pause)
+        return await self.diarization.call(_assign, asr, diarization, max_pause, str(audio_path))
 
     def shutdown(self) -> None:
         self.ready = False

@@ -302,13 +302,11 @@ def _digit(digit: int, take: int) -> np.ndarray:
 PROSE = ["so", "I", "will", "call", "you", "back", "on", "it", "then", "bye"]
 
 
-def test_pauses_between_read_out_digits_are_cut_out_of_the_region():
-    """An ID number read out digit by digit, 0.3 s apart, in line noise; the VAD's region spans it."""
-    from diarize_service.pipeline.channels.digit_pauses import cut_digit_pauses
-    from diarize_service.pipeline.channels.regions import Region
+def _read_out_id_number(pause: float = 0.3):
+    """An ID number read out digit by digit, *pause* s apart, in line noise: ``(levels, words)``."""
     from diarize_service.pipeline.types import Word
 
-    pause, t = 0.3, 0.5
+    t = 0.5
     pieces, said = [np.zeros(int(t * SR))], []
     for take, digit in enumerate([0, 8, 2, 5, 5, 5, 1, 2, 3, 4]):
         audio = _digit(digit, take % 10)
@@ -317,7 +315,17 @@ def test_pauses_between_read_out_digits_are_cut_out_of_the_region():
         t += len(audio) / SR + pause
     signal = np.concatenate(pieces)
     channel = _telephone(signal, RNG.standard_normal(len(signal)), 20, np.abs(signal) > 0)
-    levels = frame_levels(channel)
+    return frame_levels(channel), said
+
+
+def test_pauses_between_read_out_digits_are_cut_out_of_the_region():
+    """The VAD's region spans a whole read-out number; its pauses are cut out."""
+    from diarize_service.pipeline.channels.digit_pauses import cut_digit_pauses
+    from diarize_service.pipeline.channels.regions import Region
+    from diarize_service.pipeline.types import Word
+
+    pause = 0.3
+    levels, said = _read_out_id_number(pause)
     region = Region(said[0].start - 0.05, said[-1].end + 0.05)
 
     regions = cut_digit_pauses([region], levels, said)
@@ -328,3 +336,24 @@ def test_pauses_between_read_out_digits_are_cut_out_of_the_region():
     assert min(kept) > 0.7 and np.mean(kept) > 0.9, f"digits cut: {kept}"  # "eight" loses its faint /t/
     prose = [Word(w.start, w.end, text, 0.9) for w, text in zip(said, PROSE, strict=True)]
     assert cut_digit_pauses([region], levels, prose) == [region], "an ordinary sentence keeps its pauses"
+
+
+def test_a_mono_speakers_turn_over_a_read_out_number_loses_its_pauses():
+    """Issue #22: in a mono call the diarizer's turn spans the number; the other speaker's turn stays."""
+    from diarize_service.pipeline.channels.digit_pauses import cut_turn_digit_pauses
+    from diarize_service.pipeline.types import SpeakerTurn, Word
+
+    pause = 0.3
+    levels, said = _read_out_id_number(pause)
+    reader = SpeakerTurn(said[0].start - 0.05, said[-1].end + 0.05, "reader")
+    agent = SpeakerTurn(0.0, 0.4, "agent")  # before the number, over line noise only
+
+    turns = cut_turn_digit_pauses([agent, reader], levels, said)
+
+    assert [t for t in turns if t.speaker == "agent"] == [agent]
+    read = [t for t in turns if t.speaker == "reader"]
+    for before, after in itertools.pairwise(said):
+        assert _covered(read, before.end, after.start) < 0.5 * pause, f"pause kept: {read}"
+    assert sum(_covered(read, w.start, w.end) for w in said) > 0.9 * sum(w.end - w.start for w in said)
+    prose = [Word(w.start, w.end, text, 0.9) for w, text in zip(said, PROSE, strict=True)]
+    assert cut_turn_digit_pauses([agent, reader], levels, prose) == [agent, reader]
