@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 import json
 from collections import Counter
 from pathlib import Path
@@ -14,7 +13,7 @@ from pyannote.database.util import load_rttm
 
 from bench.datasets import make_calls
 from tests.conftest import DATA
-from tests.models.scoring import as_annotation, der
+from tests.models.scoring import as_annotation, der, read_out_digits
 
 pytestmark = pytest.mark.models
 
@@ -121,13 +120,7 @@ def test_pauses_between_read_out_digits_are_not_customer_talk(digit_call, digit_
 
     Before the digit-pause cut the customer's regions spanned 79 % of them.
     """
-    meta = json.loads(digit_call.with_suffix(".json").read_text())
-    said = sorted((s for s in meta["segments"] if s["role"] == "customer"), key=lambda s: s["start"])
-    pauses = [
-        Segment(a["end"], b["start"])
-        for a, b in itertools.pairwise(said)
-        if a["speaker"].startswith("fsdd") and 0.25 <= b["start"] - a["end"] <= 1.0
-    ]
+    _, pauses = read_out_digits(digit_call)
     assert len(pauses) > 10
     customer = as_annotation(digit_call_result["diarization"]).label_timeline("Customer")
     spoken_over = sum(customer.crop(pause).duration() for pause in pauses)
