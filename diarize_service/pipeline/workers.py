@@ -234,15 +234,18 @@ def _assign(asr, diarization, max_pause: float, audio_path: str):
 
     The timeline is the diarizer's, with the pauses inside read-out numbers
     cut out (issue #22); the words keep the speakers the uncut turns gave them.
+    Only a call with a read-out number is loaded again for its frame levels.
     """
-    from .channels.digit_pauses import cut_turn_digit_pauses
+    from .channels.digit_pauses import cut_turn_digit_pauses, digit_strings
     from .channels.regions import frame_levels
     from .output.assign import label_words
     from .output.turns import build_turns, snap_to_sentence_ends, speaker_names
 
     words = snap_to_sentence_ends(label_words(asr, diarization.exclusive_turns))
     turns = build_turns(words, max_pause=max_pause)
-    timeline = cut_turn_digit_pauses(diarization.turns, frame_levels(_load(audio_path)), words)
+    timeline = diarization.turns
+    if digit_strings(words):
+        timeline = cut_turn_digit_pauses(timeline, frame_levels(_load(audio_path)), words)
     return turns, speaker_names(turns, diarization.turns), timeline
 
 
