@@ -75,6 +75,11 @@ RULES: dict[str, Rule] = {
         "made-up words stacked at one instant removed",
         patches=(("diarize_service.pipeline.asr.loops", "find_stacked", "empty"),),
     ),
+    "mono_floor_pauses": Rule(
+        "mono",
+        "pauses at the noise floor cut from mono turns",
+        patches=(("diarize_service.pipeline.background", "cut_floor_pauses", "first"),),
+    ),
     "mono_digit_pauses": Rule(
         "mono",
         "pauses between read-out digits cut from mono timelines",

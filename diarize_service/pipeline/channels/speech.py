@@ -219,6 +219,12 @@ def drop_near_floor(
     ]
 
 
+def smoothed_levels(levels: np.ndarray) -> np.ndarray:
+    """Frame levels (dB), power averaged over QUIET_SMOOTHING frames: gaps between syllables do not count."""
+    power = np.convolve(10 ** (levels / 10), np.ones(QUIET_SMOOTHING) / QUIET_SMOOTHING, mode="same")
+    return 10 * np.log10(power + 1e-12)
+
+
 def cut_quiet_runs(
     regions: list[Region], levels: np.ndarray, speech: list[tuple[float, float]] | None = None
 ) -> list[Region]:
@@ -236,8 +242,7 @@ def cut_quiet_runs(
     already drops most such talk when it is a voice of its own
     (bench/README.md, "Quiet runs inside regions").
     """
-    power = np.convolve(10 ** (levels / 10), np.ones(QUIET_SMOOTHING) / QUIET_SMOOTHING, mode="same")
-    quiet = 10 * np.log10(power + 1e-12) < loud_speech_db(levels, speech) - QUIET_DB
+    quiet = smoothed_levels(levels) < loud_speech_db(levels, speech) - QUIET_DB
     step = FRAME / 16_000
     min_frames = round(QUIET_RUN / step)
     kept: list[Region] = []
