@@ -9,15 +9,16 @@ it to one of the parties.  The same rule, on the mix's frame levels and each
 speaker's turns, drops the turns that are only babble; turns with a party's
 words in them are as loud as the party and stay.
 
+Only the speaker timeline changes: words keep the speakers the exclusive
+turns gave them, as with the digit-pause cut in split mode.  Mono DER
+c=0.25 on the dev calls (6 per seed): seed 1 12.6 -> 12.5 %, seed 2 15.9 ->
+14.6 % (dev_s2_004, an FSDD digit reader over babble at 10.5 dB SNR: 58.0
+-> 50.4 %), seed 3 4.41 -> 4.35 %.  Split mode's other two level rules did
+worse in mono (bench/README.md, "Background talk in mono calls").
+
 Inside the turns that stay, pauses at the noise floor are cut out
-(:func:`cut_floor_pauses`): the diarizer carries a turn across them, and
-across babble-only stretches.  Only the speaker timeline changes: words
-keep the speakers the exclusive turns gave them, as with the digit-pause
-cut in split mode.  Mono DER c=0.25
-on the dev calls (6 per seed): seed 1 12.6 -> 12.5 %, seed 2 15.9 -> 14.6 %
-(dev_s2_004, an FSDD digit reader over babble at 10.5 dB SNR: 58.0 -> 50.4 %),
-seed 3 4.41 -> 4.35 %.  Split mode's other two level rules did worse in mono
-(bench/README.md, "Background talk in mono calls").
+(:func:`cut_floor_pauses`): the diarizer carries a turn across a pause,
+and across a stretch where only the babble talks.
 """
 
 from __future__ import annotations
@@ -76,7 +77,7 @@ def cut_floor_pauses(turns: list[SpeakerTurn], levels: np.ndarray) -> list[Speak
     none of the eight sets worse by more than 0.02 points.  The diarizer
     alone on the real recordings: pyannote's sample unchanged, AMI 26.96 ->
     27.35 % (one 1 s silence, 13 dB under the floor, inside a reference
-    segment that spans it) (bench/README.md, "Pauses at the noise floor").
+    segment that spans it) (bench/README.md, "Pauses at the noise floor in mono turns").
     """
     pause = smoothed_levels(levels) < float(np.percentile(levels, 20)) + DIGIT_PAUSE_DB
     min_frames = round(QUIET_RUN * 16_000 / FRAME)

@@ -5,7 +5,12 @@ from __future__ import annotations
 import numpy as np
 
 from diarize_service.pipeline.audio import decode
-from diarize_service.pipeline.background import drop_background_turns, speech_spans, without_background
+from diarize_service.pipeline.background import (
+    cut_floor_pauses,
+    drop_background_turns,
+    speech_spans,
+    without_background,
+)
 from diarize_service.pipeline.channels.regions import frame_levels
 from diarize_service.pipeline.types import DiarizationOutput, SpeakerTurn
 from tests.conftest import DATA
@@ -56,7 +61,9 @@ def test_only_the_timeline_changes():
     audio, turns = babble_call()
     diarization = DiarizationOutput(turns=turns, exclusive_turns=turns)
     out = without_background(diarization, audio)
-    assert out.turns == [turns[0], turns[2]]
+    assert [t.speaker for t in out.turns] == ["SPEAKER_00", "SPEAKER_01"]
+    assert all(t.end <= turns[0].end or t.start >= turns[2].start for t in out.turns)  # no babble turn
+    assert out.turns[0].start > 1.0  # the recording's 1.2 s of silence before the first word: a pause
     assert out.exclusive_turns == turns  # words keep the speakers they were given
 
 
@@ -79,3 +86,42 @@ def test_a_turn_in_the_last_partial_frame_is_kept_not_a_crash():
     spans = [*speech_spans(audio), (end - 0.004, end)]
     kept = drop_background_turns([*turns, tail], frame_levels(audio), spans)
     assert kept == [turns[0], turns[2], tail]
+
+
+def _covered(turns: list[SpeakerTurn], start: float, end: float) -> float:
+    return sum(max(0.0, min(t.end, end) - max(t.start, start)) for t in turns)
+
+
+def _sentence_pause_sentence(pause: float) -> tuple[np.ndarray, float]:
+    """One voice, two sentences *pause* s apart on a hissing line; the audio, and where the pause starts."""
+    sentence = _at_db(decode(DATA / "utterances/vctk/p301_102.wav", sample_rate=SR), -25.0)
+    loud = np.flatnonzero(np.abs(sentence) > 0.01)
+    sentence = sentence[loud[0] : loud[-1]]  # first syllable to last: the recording's silences left out
+    gap = np.zeros(int(pause * SR))
+    audio = np.concatenate([sentence, gap, sentence])
+    audio += np.random.default_rng(2).normal(0, 1e-3, len(audio))  # line hiss, 35 dB under the talk
+    return audio.astype(np.float32), len(sentence) / SR
+
+
+def test_a_pause_at_the_floor_is_cut_out_of_a_turn_and_a_short_one_is_not():
+    """The diarizer carries a turn across a pause; a second or more of line hiss is no one talking."""
+    for pause, cut in ((2.0, True), (0.6, False)):
+        audio, start = _sentence_pause_sentence(pause)
+        turn = SpeakerTurn(0.0, len(audio) / SR, "SPEAKER_00")
+        out = cut_floor_pauses([turn], frame_levels(audio))
+        kept_pause = _covered(out, start, start + pause)
+        assert kept_pause < 0.5 if cut else kept_pause > pause - 1e-6, (pause, out)
+        for s, e in speech_spans(audio):  # the sentences themselves stay whole
+            assert _covered(out, s, e) >= (e - s) - 0.05, (pause, (s, e), out)
+
+
+def test_babble_alone_inside_a_partys_turn_is_cut_out():
+    """A turn that runs on from the party's sentence into the babble after it loses the babble."""
+    audio, turns = babble_call()
+    run_on = SpeakerTurn(0.0, turns[1].end, "SPEAKER_00")
+    out = cut_floor_pauses([run_on, turns[2]], frame_levels(audio))
+    babble = turns[1].end - turns[0].end
+    assert _covered(out, turns[0].end, turns[1].end) < babble - 1.5, out
+    for s, e in speech_spans(audio):
+        if e <= turns[0].end:  # the party's sentence stays
+            assert _covered(out, s, e) >= (e - s) - 0.05, ((s, e), out)
