@@ -29,7 +29,14 @@ import numpy as np
 
 from .channels.digit_pauses import DIGIT_PAUSE_DB
 from .channels.regions import FRAME, Region, frame_levels, runs_between, subtract
-from .channels.speech import QUIET_RUN, VAD_THRESHOLD, drop_near_floor, smoothed_levels
+from .channels.speech import (
+    ENERGY_MARGIN_DB,
+    QUIET_RUN,
+    VAD_THRESHOLD,
+    drop_near_floor,
+    party_level_db,
+    smoothed_levels,
+)
 from .types import DiarizationOutput, SpeakerTurn
 
 
@@ -61,7 +68,9 @@ def drop_background_turns(
     return sorted(kept, key=lambda t: (t.start, t.end))
 
 
-def cut_floor_pauses(turns: list[SpeakerTurn], levels: np.ndarray) -> list[SpeakerTurn]:
+def cut_floor_pauses(
+    turns: list[SpeakerTurn], levels: np.ndarray, speech: list[tuple[float, float]]
+) -> list[SpeakerTurn]:
     """*turns* with the pauses at the line's noise floor cut out of them.
 
     segmentation-3.0 carries a speaker's turn across a pause, and over
@@ -70,7 +79,12 @@ def cut_floor_pauses(turns: list[SpeakerTurn], levels: np.ndarray) -> list[Speak
     level (0.2 s power average, as split mode's quiet runs) stays within
     DIGIT_PAUSE_DB of the noise floor is nobody talking: the same margin
     that marks a pause between read-out digits, over a run long enough that
-    no syllable or stop is one.  All three settings are split mode's own.
+    no syllable or stop is one.  On a line so noisy that the party stands
+    less than 18 dB over the floor, quiet speech sits that close to the floor
+    too (a sentence at 5 dB SNR lost a third of its speech to the cut), so a
+    pause must also be ENERGY_MARGIN_DB under the party's level (the level
+    :func:`.channels.speech.drop_near_floor` takes; *speech* is Silero's
+    spans).  All the settings are split mode's own.
 
     Mono DER c=0.25 on the dev calls (seeds 1-4, mixed noise and babble, 48
     calls, with the digit-pause cut): 9.52 -> 9.10 %, babble 9.96 -> 9.48 %;
@@ -79,7 +93,8 @@ def cut_floor_pauses(turns: list[SpeakerTurn], levels: np.ndarray) -> list[Speak
     27.35 % (one 1 s silence, 13 dB under the floor, inside a reference
     segment that spans it) (bench/README.md, "Pauses at the noise floor in mono turns").
     """
-    pause = smoothed_levels(levels) < float(np.percentile(levels, 20)) + DIGIT_PAUSE_DB
+    floor, party = float(np.percentile(levels, 20)), party_level_db(levels, speech)
+    pause = smoothed_levels(levels) < min(floor + DIGIT_PAUSE_DB, party - ENERGY_MARGIN_DB)
     min_frames = round(QUIET_RUN * 16_000 / FRAME)
     cut: list[SpeakerTurn] = []
     for turn in turns:
@@ -93,6 +108,6 @@ def without_background(diarization: DiarizationOutput, audio: np.ndarray) -> Dia
     """The mono diarization, babble-only turns dropped from its timeline and pauses at the floor cut out."""
     if not diarization.turns or len(audio) < 16_000:
         return diarization
-    levels = frame_levels(audio)
-    turns = drop_background_turns(diarization.turns, levels, speech_spans(audio))
-    return replace(diarization, turns=cut_floor_pauses(turns, levels))
+    levels, speech = frame_levels(audio), speech_spans(audio)
+    turns = drop_background_turns(diarization.turns, levels, speech)
+    return replace(diarization, turns=cut_floor_pauses(turns, levels, speech))

@@ -92,14 +92,15 @@ def _covered(turns: list[SpeakerTurn], start: float, end: float) -> float:
     return sum(max(0.0, min(t.end, end) - max(t.start, start)) for t in turns)
 
 
-def _sentence_pause_sentence(pause: float) -> tuple[np.ndarray, float]:
+def _sentence_pause_sentence(pause: float, snr_db: float = 35.0) -> tuple[np.ndarray, float]:
     """One voice, two sentences *pause* s apart on a hissing line; the audio, and where the pause starts."""
     sentence = _at_db(decode(DATA / "utterances/vctk/p301_102.wav", sample_rate=SR), -25.0)
     loud = np.flatnonzero(np.abs(sentence) > 0.01)
     sentence = sentence[loud[0] : loud[-1]]  # first syllable to last: the recording's silences left out
     gap = np.zeros(int(pause * SR))
     audio = np.concatenate([sentence, gap, sentence])
-    audio += np.random.default_rng(2).normal(0, 1e-3, len(audio))  # line hiss, 35 dB under the talk
+    hiss = np.sqrt(np.mean(sentence**2) / 10 ** (snr_db / 10))
+    audio += np.random.default_rng(2).normal(0, hiss, len(audio))  # line hiss, *snr_db* under the talk
     return audio.astype(np.float32), len(sentence) / SR
 
 
@@ -108,7 +109,7 @@ def test_a_pause_at_the_floor_is_cut_out_of_a_turn_and_a_short_one_is_not():
     for pause, cut in ((2.0, True), (0.6, False)):
         audio, start = _sentence_pause_sentence(pause)
         turn = SpeakerTurn(0.0, len(audio) / SR, "SPEAKER_00")
-        out = cut_floor_pauses([turn], frame_levels(audio))
+        out = cut_floor_pauses([turn], frame_levels(audio), speech_spans(audio))
         kept_pause = _covered(out, start, start + pause)
         assert kept_pause < 0.5 if cut else kept_pause > pause - 1e-6, (pause, out)
         for s, e in speech_spans(audio):  # the sentences themselves stay whole
@@ -119,9 +120,19 @@ def test_babble_alone_inside_a_partys_turn_is_cut_out():
     """A turn that runs on from the party's sentence into the babble after it loses the babble."""
     audio, turns = babble_call()
     run_on = SpeakerTurn(0.0, turns[1].end, "SPEAKER_00")
-    out = cut_floor_pauses([run_on, turns[2]], frame_levels(audio))
+    out = cut_floor_pauses([run_on, turns[2]], frame_levels(audio), speech_spans(audio))
     babble = turns[1].end - turns[0].end
     assert _covered(out, turns[0].end, turns[1].end) < babble - 1.5, out
     for s, e in speech_spans(audio):
         if e <= turns[0].end:  # the party's sentence stays
             assert _covered(out, s, e) >= (e - s) - 0.05, ((s, e), out)
+
+
+def test_on_a_very_noisy_line_the_quiet_speech_is_not_taken_for_pauses():
+    """At 5 dB SNR the party's quieter words sit within 6 dB of the floor too; they stay the party's."""
+    audio = _sentence_pause_sentence(2.0, snr_db=5.0)[0]
+    speech = speech_spans(_sentence_pause_sentence(2.0)[0])  # where the words are, heard on a clean line
+    turn = SpeakerTurn(0.0, len(audio) / SR, "SPEAKER_00")
+    out = cut_floor_pauses([turn], frame_levels(audio), speech_spans(audio))
+    lost = sum((e - s) - _covered(out, s, e) for s, e in speech)
+    assert lost < 0.2, (lost, out)

@@ -151,6 +151,17 @@ def loud_speech_db(levels: np.ndarray, speech: list[tuple[float, float]] | None)
     return float(np.percentile(np.concatenate(frames) if frames else levels, 95))
 
 
+def party_level_db(levels: np.ndarray, speech: list[tuple[float, float]] | None) -> float:
+    """The party's level: that of the loudest PARTY_TOP_SECONDS of the VAD's *speech* frames.
+
+    A quantity of speech the party always has, however much babble the VAD
+    heard besides (the whole channel's frames when there are no spans).
+    """
+    frames = [frames_between(levels, s, e) for s, e in speech or []]
+    pooled = np.sort(np.concatenate(frames) if frames else levels)
+    return float(pooled[-min(len(pooled), round(PARTY_TOP_SECONDS * 16_000 / FRAME))])
+
+
 def drop_background(
     regions: list[Region],
     levels: np.ndarray,
@@ -208,10 +219,7 @@ def drop_near_floor(
     party's own words is not touched (bench/README.md, "Babble all call long").
     """
     floor = float(np.percentile(levels, 20))
-    frames = [frames_between(levels, s, e) for s, e in speech or []]
-    pooled = np.sort(np.concatenate(frames) if frames else levels)
-    party = float(pooled[-min(len(pooled), round(PARTY_TOP_SECONDS * 16_000 / FRAME))])
-    near_floor = min(floor + ENERGY_MARGIN_DB, party - UNDER_PARTY_DB)
+    near_floor = min(floor + ENERGY_MARGIN_DB, party_level_db(levels, speech) - UNDER_PARTY_DB)
     return [
         region
         for region in regions
