@@ -65,7 +65,7 @@ RULES: dict[str, Rule] = {
     "mono_background": Rule(
         "mono",
         "babble near the noise floor dropped from mono timelines",
-        patches=(("diarize_service.pipeline.background", "without_background", "first"),),
+        patches=(("diarize_service.pipeline.background", "drop_background_turns", "first"),),
     ),
     "recheck_unwritten": Rule(
         "mono", "speech left without words decoded again", {"RECHECK_UNWRITTEN_SPEECH": "false"}

@@ -27,6 +27,17 @@ def test_a_patched_rule_hands_its_input_back_in_the_child_and_its_children(tmp_p
         run_child(child_env(None, tmp_path), code)
 
 
+def test_the_two_mono_level_rules_come_out_one_at_a_time(tmp_path):
+    """Both run inside without_background: taking one out must leave the other in."""
+    code = (
+        "import diarize_service.pipeline.background as b; "
+        "print(b.drop_background_turns(['kept'], None, None), b.cut_floor_pauses.__name__)"
+    )
+    assert run_child(child_env(RULES["mono_background"], tmp_path), code) == "['kept'] cut_floor_pauses"
+    code = "import diarize_service.pipeline.background as b; print(b.cut_floor_pauses(['kept'], None, None))"
+    assert run_child(child_env(RULES["mono_floor_pauses"], tmp_path), code) == "['kept']"
+
+
 def test_a_setting_rule_reaches_the_child_settings(tmp_path):
     code = "from diarize_service.config import Settings; print(Settings(_env_file=None).turn_reassignment)"
     assert run_child(child_env(RULES["turn_reassignment"], tmp_path), code) == "False"
