@@ -28,7 +28,7 @@ from dataclasses import replace
 import numpy as np
 
 from .channels.digit_pauses import DIGIT_PAUSE_DB
-from .channels.regions import FRAME, Region, frame_levels, runs_between, subtract
+from .channels.regions import FRAME, Region, cut_turns, frame_levels, noise_floor_db, runs_between
 from .channels.speech import (
     ENERGY_MARGIN_DB,
     QUIET_RUN,
@@ -93,15 +93,10 @@ def cut_floor_pauses(
     27.35 % (one 1 s silence, 13 dB under the floor, inside a reference
     segment that spans it) (bench/README.md, "Pauses at the noise floor in mono turns").
     """
-    floor, party = float(np.percentile(levels, 20)), party_level_db(levels, speech)
+    floor, party = noise_floor_db(levels), party_level_db(levels, speech)
     pause = smoothed_levels(levels) < min(floor + DIGIT_PAUSE_DB, party - ENERGY_MARGIN_DB)
     min_frames = round(QUIET_RUN * 16_000 / FRAME)
-    cut: list[SpeakerTurn] = []
-    for turn in turns:
-        pauses = runs_between(pause, turn.start, turn.end, min_frames)
-        pieces = subtract([Region(turn.start, turn.end)], pauses)
-        cut += [SpeakerTurn(piece.start, piece.end, turn.speaker) for piece in pieces]
-    return sorted(cut, key=lambda t: (t.start, t.end))
+    return cut_turns(turns, lambda turn: runs_between(pause, turn.start, turn.end, min_frames))
 
 
 def without_background(diarization: DiarizationOutput, audio: np.ndarray) -> DiarizationOutput:

@@ -15,7 +15,7 @@ import numpy as np
 
 from ..digits import digits_in
 from ..types import SpeakerTurn, Word
-from .regions import FRAME, Region, runs_between, subtract
+from .regions import FRAME, Region, cut_turns, noise_floor_db, runs_between, subtract
 
 DIGIT_PAUSE_DB = 6.0  # between read-out digits, frames this close to the noise floor are a pause
 DIGIT_PAUSE = 0.12  # seconds; a shorter dip is a stop inside a digit ("eight", "six")
@@ -65,7 +65,7 @@ def cut_digit_pauses(regions: list[Region], levels: np.ndarray, words: Sequence[
 
 def pauses_inside(strings: list[tuple[float, float]], levels: np.ndarray) -> list[tuple[float, float]]:
     """The runs of DIGIT_PAUSE s or more within DIGIT_PAUSE_DB of the noise floor inside *strings*."""
-    pause = levels < float(np.percentile(levels, 20)) + DIGIT_PAUSE_DB
+    pause = levels < noise_floor_db(levels) + DIGIT_PAUSE_DB
     min_frames = round(DIGIT_PAUSE * 16_000 / FRAME)
     return [cut for s, e in strings for cut in runs_between(pause, s, e, min_frames)]
 
@@ -86,9 +86,4 @@ def cut_turn_digit_pauses(
     if not strings:
         return turns
     pauses = pauses_inside(strings, levels)  # once for the call: every speaker's turns lose the same spans
-    cut = [
-        SpeakerTurn(piece.start, piece.end, turn.speaker)
-        for turn in turns
-        for piece in subtract([Region(turn.start, turn.end)], pauses)
-    ]
-    return sorted(cut, key=lambda t: (t.start, t.end))
+    return cut_turns(turns, lambda _turn: pauses)

@@ -10,9 +10,12 @@ them.
 from __future__ import annotations
 
 from bisect import bisect_right
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
+
+from ..types import SpeakerTurn
 
 FRAME = 320  # 20 ms at 16 kHz
 MIN_REGION = 0.08  # seconds; what is left of a region after a cut, if shorter, is dropped
@@ -30,6 +33,11 @@ def frame_levels(channel: np.ndarray) -> np.ndarray:
     n = len(channel) // FRAME
     frames = channel[: n * FRAME].reshape(n, FRAME).astype(np.float64)
     return 10 * np.log10(np.mean(frames**2, axis=1) + 1e-12)
+
+
+def noise_floor_db(levels: np.ndarray) -> float:
+    """The line's noise floor: the 20th percentile of its frame levels (a call's quietest fifth)."""
+    return float(np.percentile(levels, 20))
 
 
 def runs(mask: np.ndarray) -> list[tuple[int, int]]:
@@ -75,6 +83,18 @@ def subtract(regions: list[Region], cuts: list[tuple[float, float]]) -> list[Reg
         if region.end - start >= MIN_REGION:
             out.append(Region(start, region.end, region.vad_share))
     return out
+
+
+def cut_turns(
+    turns: list[SpeakerTurn], cuts_in: Callable[[SpeakerTurn], list[tuple[float, float]]]
+) -> list[SpeakerTurn]:
+    """A mono timeline with the spans ``cuts_in(turn)`` cut out of each turn (speakers kept), by start."""
+    cut = [
+        SpeakerTurn(piece.start, piece.end, turn.speaker)
+        for turn in turns
+        for piece in subtract([Region(turn.start, turn.end)], cuts_in(turn))
+    ]
+    return sorted(cut, key=lambda t: (t.start, t.end))
 
 
 def inside(t0: float, t1: float, regions: list[Region], tolerance: float = 0.2) -> bool:

@@ -33,7 +33,18 @@ from __future__ import annotations
 import numpy as np
 
 from ..audio import evenly_sampled
-from .regions import FRAME, Region, frame_levels, frames_between, inside, runs, runs_between, subtract, union
+from .regions import (
+    FRAME,
+    Region,
+    frame_levels,
+    frames_between,
+    inside,
+    noise_floor_db,
+    runs,
+    runs_between,
+    subtract,
+    union,
+)
 
 LEAK_DB = 12.0  # a channel this much quieter than the other at the same time is leakage
 OVERLAP_BLIP_FRAMES = 5  # 0.1 s: a shorter leak verdict between the party's own loud frames is overlap
@@ -114,7 +125,7 @@ def energy_spans(channel: np.ndarray, margin_db: float = ENERGY_MARGIN_DB) -> li
     above the noise floor catches them.  Used together with the VAD.
     """
     levels = frame_levels(channel)
-    active = levels > np.percentile(levels, 20) + margin_db
+    active = levels > noise_floor_db(levels) + margin_db
     step = FRAME / 16_000
     spans: list[tuple[float, float]] = []
     for first, last in runs(active):
@@ -218,8 +229,8 @@ def drop_near_floor(
     11.3 -> 11.1 % and 11.2 -> 11.2 %.  Babble that the VAD joins to the
     party's own words is not touched (bench/README.md, "Babble all call long").
     """
-    floor = float(np.percentile(levels, 20))
-    near_floor = min(floor + ENERGY_MARGIN_DB, party_level_db(levels, speech) - UNDER_PARTY_DB)
+    floor, party = noise_floor_db(levels), party_level_db(levels, speech)
+    near_floor = min(floor + ENERGY_MARGIN_DB, party - UNDER_PARTY_DB)
     return [
         region
         for region in regions

@@ -44,7 +44,7 @@ import numpy as np
 from ..diarization.reassignment import join_touching
 from ..diarization.voiceprints import Voiceprint
 from ..types import DiarizationOutput, SpeakerTurn
-from .regions import FRAME, Region, frame_levels, frames_between
+from .regions import FRAME, Region, frame_levels, frames_between, noise_floor_db
 from .speech import ENERGY_MARGIN_DB, channel_speech
 
 SECOND_VOICE_SECONDS = 2.0
@@ -76,7 +76,7 @@ def profile_voices(
 ) -> dict[str, VoiceProfile]:
     """Per diarized voice: how much it speaks inside *regions*, how loud, and its centroid."""
     step = FRAME / 16_000
-    sounds = float(np.percentile(levels, 20)) + ENERGY_MARGIN_DB  # the energy detector's speech level
+    sounds = noise_floor_db(levels) + ENERGY_MARGIN_DB  # the energy detector's speech level
     pieces: dict[str, list[tuple[float, float]]] = {}
     for piece in restrict(_by_time(exclusive_turns), regions):
         pieces.setdefault(piece.speaker, []).append((piece.start, piece.end))
