@@ -70,6 +70,11 @@ RULES: dict[str, Rule] = {
     "recheck_unwritten": Rule(
         "mono", "speech left without words decoded again", {"RECHECK_UNWRITTEN_SPEECH": "false"}
     ),
+    "diarizer_speech_recheck": Rule(
+        "mono",
+        "speech the diarizer heard and ASR wrote nothing for decoded again",
+        patches=(("diarize_service.pipeline.asr.unwritten", "heard_by_diarizer", "empty"),),
+    ),
     "stacked_repeats": Rule(
         "mono",
         "made-up words stacked at one instant removed",

@@ -1,4 +1,4 @@
-"""Run one call through the stages: decode -> (ASR || diarization) -> assign -> result.
+"""Run one call through the stages: decode -> (ASR || diarization) -> [recheck] -> assign -> result.
 
 The :class:`Processor` protocol is the seam between the job runner and the
 models: the runner knows nothing of audio, and tests can plug in a fake.
@@ -14,6 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
 
+from .asr import unwritten
 from .channels.voices import PARTY, SECOND, restrict, voice_at
 from .diarization.voiceprints import EMBEDDING_KEY, Voiceprint, prints_to_json, renamed
 from .language import CallLanguages, LanguageChoice
@@ -122,6 +123,15 @@ class CallProcessor:
         )
         for step, seconds in diarization.timings.items():
             timings[f"diarization.{step}"] = seconds
+        t = time.perf_counter()
+        # issue #22: the diarizer's speech that ASR wrote no words for, decoded again
+        words = [w for seg in asr.segments for w in seg.words]
+        stretches = unwritten.unwritten(unwritten.heard_by_diarizer(diarization.turns), words)
+        if stretches and self.workers.asr.config.recheck_unwritten:
+            asr = await self.workers.recheck(
+                decoded_path, asr, stretches, initial_prompt=options.initial_prompt, hotwords=options.hotwords
+            )
+            timings["asr_recheck"] = time.perf_counter() - t
         t = time.perf_counter()
         turns, names, timeline = await self.workers.assign(asr, diarization, self.max_pause, decoded_path)
         timings["assign"] = time.perf_counter() - t

@@ -25,14 +25,8 @@ chunks; CTranslate2 and torch calls cannot be interrupted from outside.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import multiprocessing
 import os
 import resource
-import threading
-import time
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -41,10 +35,9 @@ import numpy as np
 
 from ..models.registry import DiarizationModelSpec, WhisperModelSpec
 from .language import LanguagePolicy  # issue #22
+from .stage_process import Stage, StageCrashedError
 
-
-class StageCrashedError(RuntimeError):
-    """A model worker process died while processing (it has been restarted)."""
+__all__ = ["AsrConfig", "DiarizationConfig", "StageCrashedError", "StageWorkers", "load_diarizer"]
 
 
 @dataclass(frozen=True)
@@ -179,6 +172,11 @@ def _transcribe(audio_path: str, options: dict[str, Any]):
     return _transcriber(_load(audio_path), **options)
 
 
+def _recheck(audio_path: str, asr, speech: list[tuple[float, float]], options: dict[str, Any]):
+    """Mono calls: *asr* with the *speech* it wrote no words for decoded again (issue #22)."""
+    return _transcriber.recheck(_load(audio_path), asr, speech, **options)
+
+
 def _transcribe_channels(audio_path: str, options: dict[str, Any]):
     """Split-channel calls: per channel, speech regions (VAD minus leakage, music, digit pauses) and words."""
     from .channels.digit_pauses import cut_digit_pauses
@@ -249,111 +247,17 @@ def _assign(asr, diarization, max_pause: float, audio_path: str):
     return turns, speaker_names(turns, diarization.turns), timeline
 
 
-PARENT_CHECK_SECONDS = 1.0
-
-
-def _start_worker(initializer, config, parent_pid: int) -> None:
-    """Worker entry point: tie the worker's life to the API process, then load the model."""
-    threading.Thread(target=_exit_with_parent, args=(parent_pid,), name="parent-watch", daemon=True).start()
-    initializer(config)
-
-
-def _exit_with_parent(parent_pid: int) -> None:
-    """Exit once the API process is gone.
-
-    An API process killed outright (``kill -9``, the OOM killer) cannot shut its
-    pools down, and its workers never notice on their own: each holds both ends
-    of its task queue's pipe.  Left alone they keep their models (1.5 GB a pair)
-    and the restarted service loads another pair beside them.
-    """
-    while os.getppid() == parent_pid:
-        time.sleep(PARENT_CHECK_SECONDS)
-    os._exit(1)
-
-
-class _Stage:
-    """A single-process pool that runs one call at a time and is replaced when it dies or is stopped."""
-
-    def __init__(self, name: str, initializer, config, describe) -> None:
-        self.name = name
-        self._initializer = initializer
-        self.config = config
-        self._describe = describe
-        self._pool: ProcessPoolExecutor | None = None
-        self._lock = asyncio.Lock()
-        self.info: dict[str, Any] = {}
-        self.restarts = 0
-
-    def _new_pool(self) -> ProcessPoolExecutor:
-        pool = ProcessPoolExecutor(
-            max_workers=1,
-            mp_context=multiprocessing.get_context("spawn"),
-            initializer=_start_worker,
-            initargs=(self._initializer, self.config, os.getpid()),
-        )
-        pool.submit(os.getpid)  # start the process (and load its model) now, not at the next job
-        return pool
-
-    async def start(self) -> None:
-        self._pool = self._new_pool()
-        self.info = await self.call(self._describe)
-
-    @property
-    def pids(self) -> list[int]:
-        """The worker process's pid (for tests and metrics); empty while none runs."""
-        processes = getattr(self._pool, "_processes", None) or {}
-        return [p.pid for p in list(processes.values()) if p.is_alive()]
-
-    async def call(self, fn, *args):
-        assert self._pool is not None, f"{self.name} worker not started"
-        loop = asyncio.get_running_loop()
-        async with self._lock:  # one call in the process at a time: the one running is this one
-            try:
-                return await loop.run_in_executor(self._pool, fn, *args)
-            except asyncio.CancelledError:
-                # DELETE or a timeout: the work in the process is this job's and nobody's else.
-                self._restart(kill=True)
-                raise
-            except BrokenProcessPool as exc:
-                self._restart(kill=False)
-                raise StageCrashedError(
-                    f"The {self.name} worker process died while processing this job (it was restarted)."
-                ) from exc
-
-    def _restart(self, kill: bool) -> None:
-        """Replace the worker process; with *kill*, stop the running one first (SIGKILL)."""
-        old = self._pool
-        if old is not None:
-            if kill:
-                for process in list((getattr(old, "_processes", None) or {}).values()):
-                    with contextlib.suppress(OSError):
-                        process.kill()
-            old.shutdown(wait=False, cancel_futures=True)
-        self.restarts += 1
-        self._pool = self._new_pool()
-
-    def shutdown(self) -> None:
-        """Stop the worker process now: a replacement may still be loading its model, which
-        nobody needs any more (waiting for it held SIGTERM up past the shutdown grace)."""
-        if self._pool is not None:
-            for process in list((getattr(self._pool, "_processes", None) or {}).values()):
-                with contextlib.suppress(OSError):
-                    process.terminate()
-            self._pool.shutdown(wait=True, cancel_futures=True)
-            self._pool = None
-
-
 class StageWorkers:
     """The ASR and diarization worker processes, started once per API process."""
 
     def __init__(self, asr: AsrConfig, diarization: DiarizationConfig) -> None:
-        self.decoder = _Stage("decoder", _init_decoder, DECODER_ADDRESS_SPACE_BYTES, _describe_decoder)
-        self.asr = _Stage("ASR", _init_asr, asr, _describe_asr)
-        self.diarization = _Stage("diarization", _init_diarization, diarization, _describe_diarization)
+        self.decoder = Stage("decoder", _init_decoder, DECODER_ADDRESS_SPACE_BYTES, _describe_decoder)
+        self.asr = Stage("ASR", _init_asr, asr, _describe_asr)
+        self.diarization = Stage("diarization", _init_diarization, diarization, _describe_diarization)
         self.ready = False
 
     @property
-    def stages(self) -> tuple[_Stage, _Stage, _Stage]:
+    def stages(self) -> tuple[Stage, Stage, Stage]:
         return self.decoder, self.asr, self.diarization
 
     async def start(self) -> None:
@@ -367,6 +271,9 @@ class StageWorkers:
 
     async def transcribe(self, audio_path: Path, **options):
         return await self.asr.call(_transcribe, str(audio_path), options)
+
+    async def recheck(self, audio_path: Path, asr, speech: list[tuple[float, float]], **options):
+        return await self.asr.call(_recheck, str(audio_path), asr, speech, options)
 
     async def transcribe_channels(self, audio_path: Path, **options):
         return await self.asr.call(_transcribe_channels, str(audio_path), options)

@@ -10,6 +10,7 @@ import pytest
 from pyannote.database.util import load_rttm
 from pyannote.metrics.diarization import DiarizationErrorRate
 
+from bench.metrics import wer
 from tests.audio_files import TELEPHONY_FORMATS, encode
 from tests.conftest import DATA
 from tests.models.scoring import as_annotation, der, read_out_digits
@@ -127,6 +128,27 @@ def test_pauses_between_read_out_digits_are_no_ones_turn_in_mono(pipeline, digit
     assert len(pauses) > 10 and spoken_over < 0.7 * total
     kept = sum(talk.crop(digit).duration() for digit in digits)
     assert kept > 0.8 * sum(digit.duration for digit in digits)
+
+
+def test_speech_only_the_diarizer_heard_is_transcribed_in_mono(pipeline, looping_digit_call):
+    """dev_s1_003 down-mixed: the customer (FSDD) reads out digits, which Silero mostly misses.
+
+    Issue #22: the batched decoder decodes only what Silero hears, so most of
+    the digits had no words (WER 60.9 %), and without their words the
+    digit-pause cut could not find the read-out numbers (DER 19.7 %).  The
+    diarizer's speech that ASR wrote nothing for is decoded again: WER 39.9 %,
+    DER 10.1 %.
+    """
+    meta = json.loads(looping_digit_call.with_suffix(".json").read_text())
+    said = " ".join(s["text"] for s in sorted(meta["segments"], key=lambda s: s["start"]))
+    reference = next(iter(load_rttm(looping_digit_call.with_suffix(".rttm")).values()))
+    result = pipeline(looping_digit_call.with_suffix(".wav"))
+    error_rate = wer(said, " ".join(s["text"] for s in result["segments"]))["wer"]
+    diarizer_der = der(reference, result["diarization"])
+    print(f"\nmono digit reader: WER {error_rate:.3f}, DER@0.25 {diarizer_der:.3f}")
+    assert "asr_recheck" in result["timings"]
+    assert error_rate < 0.5
+    assert diarizer_der < 0.15
 
 
 @pytest.mark.parametrize("fmt", ["mp3", "m4a", "flac", *TELEPHONY_FORMATS])

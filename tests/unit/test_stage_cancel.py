@@ -1,7 +1,7 @@
 """A cancelled call kills the worker process running it, and the stage goes on with a fresh one.
 
 A tiny initializer stands in for the models: what is tested is the process
-handling of ``_Stage`` (whose models cannot be interrupted from outside).
+handling of ``Stage`` (whose models cannot be interrupted from outside).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import time
 
 import psutil
 
-from diarize_service.pipeline.workers import _Stage
+from diarize_service.pipeline.stage_process import Stage
 
 
 def _no_model(_config) -> None:
@@ -33,7 +33,7 @@ def _busy(seconds: float) -> int:
 
 def test_cancelling_a_call_kills_its_process_and_the_next_call_runs_in_a_new_one():
     async def scenario() -> tuple[int, int, float]:
-        stage = _Stage("test", _no_model, None, _pid)
+        stage = Stage("test", _no_model, None, _pid)
         await stage.start()
         first = stage.info
         call = asyncio.create_task(stage.call(_busy, 60.0))
@@ -57,7 +57,7 @@ def test_cancelling_a_call_kills_its_process_and_the_next_call_runs_in_a_new_one
 
 def test_a_call_waiting_for_the_stage_is_cancelled_without_killing_the_running_one():
     async def scenario() -> tuple[int, int]:
-        stage = _Stage("test", _no_model, None, _pid)
+        stage = Stage("test", _no_model, None, _pid)
         await stage.start()
         running = asyncio.create_task(stage.call(_busy, 1.5))
         await asyncio.sleep(0.2)
@@ -77,10 +77,10 @@ def _crash() -> None:
 
 
 def test_a_crashed_worker_fails_its_call_and_is_restarted():
-    from diarize_service.pipeline.workers import StageCrashedError
+    from diarize_service.pipeline.stage_process import StageCrashedError
 
     async def scenario() -> tuple[int, int, str]:
-        stage = _Stage("test", _no_model, None, _pid)
+        stage = Stage("test", _no_model, None, _pid)
         await stage.start()
         first = stage.info
         try:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from diarize_service.pipeline.asr.unwritten import clips, unwritten
-from diarize_service.pipeline.types import Word
+from diarize_service.pipeline.asr.unwritten import clips, heard_by_diarizer, unwritten
+from diarize_service.pipeline.types import SpeakerTurn, Word
 
 
 def words_at(*spans: tuple[float, float]) -> list[Word]:
@@ -43,3 +43,15 @@ def test_a_long_stretch_is_cut_into_pieces_whisper_can_hear():
     assert len(pieces) == 3
     assert all(p["end"] - p["start"] <= 30.0 for p in pieces)  # Whisper hears 30 s at a time
     assert pieces[0]["start"] == 0.0 and pieces[-1]["end"] == pytest.approx(70.2)
+
+
+def test_the_diarizers_speech_is_its_turns_joined_where_they_overlap_or_touch():
+    turns = [
+        SpeakerTurn(4.0, 6.0, "B"),
+        SpeakerTurn(0.0, 2.0, "A"),
+        SpeakerTurn(1.5, 3.0, "B"),  # overlaps A's turn
+        SpeakerTurn(3.0, 3.5, "A"),  # touches it
+        SpeakerTurn(5.0, 5.5, "A"),  # inside B's turn
+    ]
+    assert heard_by_diarizer(turns) == [(0.0, 3.5), (4.0, 6.0)]
+    assert heard_by_diarizer([]) == []

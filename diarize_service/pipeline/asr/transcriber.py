@@ -126,9 +126,29 @@ class Transcriber:
         # a segment that was all made up is gone (turns and transcripts are built from words)
         raw.segments = [seg for seg in raw.segments if seg.words]
         if self.recheck_unwritten:
-            raw.segments += self._decode_unwritten(audio, raw, initial_prompt, hotwords)
-            raw.segments.sort(key=lambda seg: seg.start)
+            raw = self.recheck(audio, raw, unwritten.speech_spans(audio), initial_prompt, hotwords)
         return raw
+
+    def recheck(
+        self,
+        audio: np.ndarray,
+        asr: AsrResult,
+        speech: Sequence[tuple[float, float]],
+        initial_prompt: str | None = None,
+        hotwords: str | None = None,
+    ) -> AsrResult:
+        """*asr* with the stretches of *speech* it wrote no words for decoded again, in its language.
+
+        ``__call__`` passes Silero's speech; a mono call passes the diarizer's
+        speech too, once diarization is done (issue #22): segmentation-3.0
+        hears read-out digits and talk over babble that Silero at 0.5 misses,
+        and the batched decoder only decodes what Silero heard.  Does nothing
+        when RECHECK_UNWRITTEN_SPEECH is off.
+        """
+        if self.recheck_unwritten:
+            asr.segments += self._decode_unwritten(audio, asr, speech, initial_prompt, hotwords)
+            asr.segments.sort(key=lambda seg: seg.start)
+        return asr
 
     def decode(
         self,
@@ -157,11 +177,16 @@ class Transcriber:
         return AsrResult(info.language, float(info.language_probability), out)
 
     def _decode_unwritten(
-        self, audio: np.ndarray, raw: AsrResult, initial_prompt, hotwords
+        self,
+        audio: np.ndarray,
+        raw: AsrResult,
+        speech: Sequence[tuple[float, float]],
+        initial_prompt: str | None,
+        hotwords: str | None,
     ) -> list[AsrSegment]:
-        """Segments for the speech *raw* has no words on, each stretch decoded in a chunk of its own."""
+        """Segments for the *speech* *raw* has no words on, each stretch decoded in a chunk of its own."""
         words = [w for seg in raw.segments for w in seg.words]
-        stretches = unwritten.unwritten(unwritten.speech_spans(audio), words)
+        stretches = unwritten.unwritten(speech, words)
         if not stretches:
             return []
         segments, _ = self.pipeline.transcribe(
