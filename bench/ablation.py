@@ -73,7 +73,7 @@ RULES: dict[str, Rule] = {
     "diarizer_speech_recheck": Rule(
         "mono",
         "speech the diarizer heard and ASR wrote nothing for decoded again",
-        patches=(("diarize_service.pipeline.asr.unwritten", "heard_by_diarizer", "empty"),),
+        patches=(("diarize_service.pipeline.processor", "heard_by_diarizer", "empty"),),
     ),
     "stacked_repeats": Rule(
         "mono",

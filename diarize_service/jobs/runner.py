@@ -32,7 +32,7 @@ from .. import metrics
 from ..pipeline.audio import AudioError
 from ..pipeline.output.identify import MATCH_THRESHOLD
 from ..pipeline.processor import Processor
-from ..pipeline.workers import StageCrashedError
+from ..pipeline.stage_process import StageCrashedError
 from ..storage.audio_store import AudioStore
 from ..storage.job_store import JobStore
 from ..storage.playback import keep_playback_copy  # issue #21

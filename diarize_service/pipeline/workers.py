@@ -35,9 +35,7 @@ import numpy as np
 
 from ..models.registry import DiarizationModelSpec, WhisperModelSpec
 from .language import LanguagePolicy  # issue #22
-from .stage_process import Stage, StageCrashedError
-
-__all__ = ["AsrConfig", "DiarizationConfig", "StageCrashedError", "StageWorkers", "load_diarizer"]
+from .stage_process import Stage
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from diarize_service.pipeline.asr.unwritten import clips, heard_by_diarizer, unwritten
+from diarize_service.pipeline.asr.unwritten import clips, unwritten
+from diarize_service.pipeline.processor import heard_by_diarizer
 from diarize_service.pipeline.types import SpeakerTurn, Word
 
 

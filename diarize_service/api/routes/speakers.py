@@ -34,7 +34,7 @@ from ...jobs.models import JobStatus
 from ...pipeline.audio import AudioError, probe
 from ...pipeline.diarization.voiceprints import Voiceprint
 from ...pipeline.output.voice_stats import voice_statistics
-from ...pipeline.workers import StageCrashedError
+from ...pipeline.stage_process import StageCrashedError
 from ...storage.audio_store import UploadTooLargeError
 from ...storage.voice_store import SampleAlreadyPooledError, VoiceRecord, VoiceStore
 from ..auth import ClientDep

@@ -11,7 +11,7 @@ skipped shows up as voice activity with no word on it.
 Those stretches are decoded once more, each in its own chunk, so nothing
 else in the chunk competes with it.  On a mono call, the speech the
 diarizer heard is checked the same way once diarization is done
-(:func:`heard_by_diarizer`): the batched decoder only decodes what Silero
+(:func:`..processor.heard_by_diarizer`): the batched decoder only decodes what Silero
 heard, and Silero misses read-out digits and talk over babble that
 segmentation-3.0 hears.  Switching timestamp tokens on instead
 kept the repeats but lost whole sentences on AMI meetings (648 -> 538
@@ -26,7 +26,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from ..audio import SAMPLE_RATE
-from ..types import SpeakerTurn, Word
+from ..types import Word
 
 # A stretch of detected speech at least this long with no word on it is decoded again.
 # 1.5 s recovered less (split-channel WER 20.6 against 17.9 % on 22 calls); shorter was not
@@ -47,31 +47,12 @@ VAD = {"max_speech_duration_s": 30, "min_silence_duration_ms": 160, "speech_pad_
 
 def speech_spans(audio: np.ndarray) -> list[tuple[float, float]]:
     """Silero's speech in *audio* (16 kHz mono), in seconds.  About 0.002 x real time."""
-    # imported here: the API process imports this module (heard_by_diarizer) and no model library
+    # imported here: the API process imports this module (the processor finds the diarizer's
+    # unwritten speech with it) and no model library
     from faster_whisper.vad import VadOptions, get_speech_timestamps
 
     spans = get_speech_timestamps(audio, VadOptions(**VAD))
     return [(r["start"] / SAMPLE_RATE, r["end"] / SAMPLE_RATE) for r in spans]
-
-
-def heard_by_diarizer(turns: Sequence[SpeakerTurn]) -> list[tuple[float, float]]:
-    """Where the diarizer heard someone talk: every speaker's turns, joined where they overlap or touch.
-
-    Issue #22.  Mono DER c=0.25 on the dev calls (seeds 1-4, mixed noise and
-    babble, 48 calls) 9.10 -> 8.72 %, and WER 30.4 -> 24.0 % (mixed noise)
-    and 33.8 -> 28.0 % (babble): the digit-pause cut finds the read-out
-    numbers it could not see without their words.  WER better on 29 calls,
-    worse on 1 (+0.7 points); DER better on 12, worse on none.  It decoded
-    10 % of the audio again, 0.03 x real time of ASR on two cores
-    (bench/README.md, "Speech the diarizer heard and ASR did not").
-    """
-    joined: list[tuple[float, float]] = []
-    for turn in sorted(turns, key=lambda t: t.start):
-        if joined and turn.start <= joined[-1][1]:
-            joined[-1] = (joined[-1][0], max(joined[-1][1], turn.end))
-        else:
-            joined.append((turn.start, turn.end))
-    return joined
 
 
 def unwritten(
