@@ -114,7 +114,27 @@ def markdown(report: dict[str, Any]) -> str:
         )
     misses = [m for a in report["groups"].values() for m in a["wrong_language"]]
     lines += ["", "Channels in another language: " + (", ".join(misses) if misses else "none.")]
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines + per_call_table(report["rows"])) + "\n"
+
+
+def per_call_table(rows: list[dict[str, Any]]) -> list[str]:
+    """Each call's DER in every group, with the voices on it.
+
+    A fresh seed draws new pairings of the same few pool voices, so a set's
+    figure swings with which pairs it drew (two FSDD digit readers, or two
+    voices with one recording each); this table shows which calls did it.
+    """
+    groups = list(dict.fromkeys(r["group"].rsplit(" s", 1)[0] for r in rows))
+    calls: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        call = calls.setdefault(row["item"].split(".")[0], {"voices": row.get("ref_labels")})
+        call[row["group"].rsplit(" s", 1)[0]] = row["der25"]["der"]
+    lines = ["", "Per call, DER c=0.25:", "", "| call | voices | " + " | ".join(groups) + " |"]
+    lines.append("|---|---|" + "---|" * len(groups))
+    for name, call in calls.items():
+        voices = ", ".join(call["voices"]) if call["voices"] else "–"
+        lines.append(f"| {name} | {voices} | " + " | ".join(_pct(call.get(g)) for g in groups) + " |")
+    return lines
 
 
 def run(args, settings, machine: str) -> None:

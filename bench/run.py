@@ -136,6 +136,7 @@ def score(item: datasets.BenchItem, result: dict[str, Any]) -> dict[str, Any]:
         "der_mdeval25": der_components(item.reference, hyp, item.uem, 0.5),
         "timings": result["timings"],
         "languages": result.get("languages", {}),  # issue #22: bench --fresh counts wrong languages
+        "ref_labels": sorted(item.reference.labels()),  # bench --fresh: who is on each call
     }
     if item.audible is not None:
         row["der25_audible"] = der_components(item.audible, hyp, item.uem, 0.25)
