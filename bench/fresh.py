@@ -14,6 +14,8 @@ its noise, so a seed's babble calls are its mix calls with other noise), and
 reports each group's pooled DER with the spread over calls (min / median /
 max of the per-call DER), and how many channels came back in a language
 other than English (every simulated speaker speaks English).
+``--num-speakers N`` / ``--min-speakers N`` send that hint with every call,
+as a centre that knows its calls would.
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ import statistics
 import time
 from pathlib import Path
 from typing import Any
+
+from diarize_service.jobs.models import JobOptions
 
 from . import datasets
 from .run import GROUPS as DEFAULT_GROUPS
@@ -92,11 +96,12 @@ def _pct(x: float | None) -> str:
 
 def markdown(report: dict[str, Any]) -> str:
     seeds = ",".join(map(str, report["seeds"]))
+    hint_flags = "".join(f" --{k.replace('_', '-')} {v}" for k, v in report.get("hints", {}).items())
     lines = [
         f"# Fresh seeds `{report['label']}`",
         "",
         f"{report['machine']}; seeds {seeds} (repeat: `./build.sh bench --seeds {seeds} "
-        f"--n-calls {report['n_calls']}`); {report['date']}.",
+        f"--n-calls {report['n_calls']}{hint_flags}`); {report['date']}.",
         "",
         "| group | seed | calls | DER c=0.25 (miss/FA/conf) | per call min / median / max | audible | WER "
         "| spk count ok | channels not `en` |",
@@ -145,7 +150,8 @@ def run(args, settings, machine: str) -> None:
     asked = args.groups.split(",")
     groups = list(GROUPS) if asked == list(DEFAULT_GROUPS) else [g for g in GROUPS if g in asked]
     items = [item for seed in seeds for item in items_for(seed, args.n_calls, groups)]
-    rows = asyncio.run(run_pipeline(items, settings))
+    hints = {k: v for k in ("num_speakers", "min_speakers") if (v := getattr(args, k, None))}
+    rows = asyncio.run(run_pipeline(items, settings, JobOptions(**hints)))
     names = list(dict.fromkeys(item.group for item in items))
     report = {
         "label": args.label,
@@ -153,6 +159,7 @@ def run(args, settings, machine: str) -> None:
         "machine": machine,
         "seeds": seeds,
         "n_calls": args.n_calls,
+        "hints": hints,
         "groups": {name: summarise([r for r in rows if r["group"] == name]) for name in names},
         "rows": rows,
     }

@@ -151,7 +151,11 @@ def score(item: datasets.BenchItem, result: dict[str, Any]) -> dict[str, Any]:
     return row
 
 
-async def run_pipeline(items: list[datasets.BenchItem], settings: Settings) -> list[dict[str, Any]]:
+async def run_pipeline(
+    items: list[datasets.BenchItem], settings: Settings, options: JobOptions | None = None
+) -> list[dict[str, Any]]:
+    """Each item through the service's processor, as a job with *options* (default: none) would go."""
+    options = options or JobOptions()
     workers = build_workers(settings)
     t = time.perf_counter()
     await workers.start()
@@ -161,9 +165,7 @@ async def run_pipeline(items: list[datasets.BenchItem], settings: Settings) -> l
     with tempfile.TemporaryDirectory() as tmp:
         for item in items:
             t = time.perf_counter()
-            result = await processor.process(
-                item.audio, Path(tmp) / "audio.npy", JobOptions(), lambda *_: None
-            )
+            result = await processor.process(item.audio, Path(tmp) / "audio.npy", options, lambda *_: None)
             row = score(item, result)
             row["wall_seconds"] = time.perf_counter() - t
             rows.append(row)
@@ -277,6 +279,9 @@ def main() -> None:
     parser.add_argument("--fresh", action="store_true", help="draw new seeds and run the call groups on them")
     parser.add_argument("--fresh-count", type=int, default=2, help="--fresh: how many seeds to draw")
     parser.add_argument("--seeds", default="", help="fresh-seed run on these seeds (repeats a --fresh run)")
+    # what the README's speaker-count hints do, measured as a job that sends them would get it
+    parser.add_argument("--num-speakers", type=int, help="send num_speakers with every call")
+    parser.add_argument("--min-speakers", type=int, help="send min_speakers with every call")
     args = parser.parse_args()
 
     settings = Settings()
@@ -289,8 +294,9 @@ def main() -> None:
         return fresh.run(args, settings, machine)
     groups = [g for g in args.groups.split(",") if g]
     items = load_items(groups, args.n_calls, args.seed)
+    hints = JobOptions(num_speakers=args.num_speakers, min_speakers=args.min_speakers)
     with PeakMemory() as mem:
-        rows = asyncio.run(run_pipeline(items, settings))
+        rows = asyncio.run(run_pipeline(items, settings, hints))
     if not args.no_api:
         timed = [i for i in items if i.group == "calls_mono"]
         api, plain = time_api_against_plain(timed, settings, args.repeats)
