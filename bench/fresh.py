@@ -33,7 +33,7 @@ from diarize_service.jobs.models import JobOptions
 
 from . import datasets
 from .run import GROUPS as DEFAULT_GROUPS
-from .run import ROOT, aggregate, run_pipeline
+from .run import ROOT, aggregate, hints_sent, run_pipeline
 
 GROUPS = ("calls_mono", "calls_stereo", "calls_mono_babble", "calls_stereo_babble")
 # Seeds that chose or reported a rule somewhere (dev 1-3, tests 7, benchmark 101, 201-205, 302).
@@ -90,6 +90,11 @@ def summarise(rows: list[dict[str, Any]]) -> dict[str, Any]:
     return summary
 
 
+def _group(row_group: str) -> str:
+    """``calls_mono s123456`` -> ``calls_mono``."""
+    return row_group.rsplit(" s", 1)[0]
+
+
 def _pct(x: float | None) -> str:
     return "–" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{100 * x:.1f}%"
 
@@ -129,11 +134,11 @@ def per_call_table(rows: list[dict[str, Any]]) -> list[str]:
     figure swings with which pairs it drew (two FSDD digit readers, or two
     voices with one recording each); this table shows which calls did it.
     """
-    groups = list(dict.fromkeys(r["group"].rsplit(" s", 1)[0] for r in rows))
+    groups = list(dict.fromkeys(_group(r["group"]) for r in rows))
     calls: dict[str, dict[str, Any]] = {}
     for row in rows:
         call = calls.setdefault(row["item"].split(".")[0], {"voices": row.get("ref_labels")})
-        call[row["group"].rsplit(" s", 1)[0]] = row["der25"]["der"]
+        call[_group(row["group"])] = row["der25"]["der"]
     lines = ["", "Per call, DER c=0.25:", "", "| call | voices | " + " | ".join(groups) + " |"]
     lines.append("|---|---|" + "---|" * len(groups))
     for name, call in calls.items():
@@ -142,7 +147,7 @@ def per_call_table(rows: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
-def run(args, settings, machine: str) -> None:
+def run(args, settings, machine: str, hints: JobOptions) -> None:
     """The fresh-seed run behind ``--fresh`` / ``--seeds``: writes ``<label>.json`` and ``.md``."""
     seeds = [int(s) for s in args.seeds.split(",") if s] if args.seeds else draw_seeds(args.fresh_count)
     listed = ",".join(map(str, seeds))
@@ -150,8 +155,7 @@ def run(args, settings, machine: str) -> None:
     asked = args.groups.split(",")
     groups = list(GROUPS) if asked == list(DEFAULT_GROUPS) else [g for g in GROUPS if g in asked]
     items = [item for seed in seeds for item in items_for(seed, args.n_calls, groups)]
-    hints = {k: v for k in ("num_speakers", "min_speakers") if (v := getattr(args, k, None))}
-    rows = asyncio.run(run_pipeline(items, settings, JobOptions(**hints)))
+    rows = asyncio.run(run_pipeline(items, settings, hints))
     names = list(dict.fromkeys(item.group for item in items))
     report = {
         "label": args.label,
@@ -159,7 +163,7 @@ def run(args, settings, machine: str) -> None:
         "machine": machine,
         "seeds": seeds,
         "n_calls": args.n_calls,
-        "hints": hints,
+        "hints": hints_sent(hints),
         "groups": {name: summarise([r for r in rows if r["group"] == name]) for name in names},
         "rows": rows,
     }

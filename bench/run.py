@@ -151,6 +151,11 @@ def score(item: datasets.BenchItem, result: dict[str, Any]) -> dict[str, Any]:
     return row
 
 
+def hints_sent(options: JobOptions) -> dict[str, int]:
+    """The speaker-count hints a run sent with every call (``--num-speakers``/``--min-speakers``)."""
+    return options.model_dump(include={"num_speakers", "min_speakers"}, exclude_none=True)
+
+
 async def run_pipeline(
     items: list[datasets.BenchItem], settings: Settings, options: JobOptions | None = None
 ) -> list[dict[str, Any]]:
@@ -285,16 +290,16 @@ def main() -> None:
     args = parser.parse_args()
 
     settings = Settings()
+    hints = JobOptions(num_speakers=args.num_speakers, min_speakers=args.min_speakers)
     if args.fresh or args.seeds:
         from . import fresh
 
         if args.label == "latest":
             args.label = "fresh"
         machine = f"{platform.machine()}, {len(os.sched_getaffinity(0))} cores"
-        return fresh.run(args, settings, machine)
+        return fresh.run(args, settings, machine, hints)
     groups = [g for g in args.groups.split(",") if g]
     items = load_items(groups, args.n_calls, args.seed)
-    hints = JobOptions(num_speakers=args.num_speakers, min_speakers=args.min_speakers)
     with PeakMemory() as mem:
         rows = asyncio.run(run_pipeline(items, settings, hints))
     if not args.no_api:
@@ -321,6 +326,7 @@ def main() -> None:
                 }
             )
         ),
+        "hints": hints_sent(hints),
         "peak_rss_mb": mem.peak / 2**20,
         "groups": {
             g: aggregate([r for r in rows if r["group"] == g])

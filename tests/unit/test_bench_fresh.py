@@ -27,3 +27,24 @@ def test_each_call_is_one_line_with_its_voices_and_every_groups_der():
 
 def test_rows_from_before_the_voices_were_kept_still_render():
     assert "| dev_s7_000 | – | 5.0% |" in per_call_table([_row("calls_mono s7", "dev_s7_000", 0.05, None)])
+
+
+def test_a_run_with_a_hint_says_how_to_repeat_it_with_the_hint():
+    from bench.fresh import markdown
+    from bench.run import hints_sent
+    from diarize_service.jobs.models import JobOptions
+
+    hints = hints_sent(JobOptions(min_speakers=2))
+    assert hints == {"min_speakers": 2}
+    report = {
+        "label": "x",
+        "date": "d",
+        "machine": "m",
+        "seeds": [7],
+        "n_calls": 4,
+        "hints": hints,
+        "groups": {},
+        "rows": [],
+    }
+    assert "--n-calls 4 --min-speakers 2`" in markdown(report)
+    assert "--n-calls 4`" in markdown({**report, "hints": hints_sent(JobOptions())})
