@@ -13,7 +13,9 @@ conversations with babble all call long (make_calls.py draws the call before
 its noise, so a seed's babble calls are its mix calls with other noise), and
 reports each group's pooled DER with the spread over calls (min / median /
 max of the per-call DER), and how many channels came back in a language
-other than English (every simulated speaker speaks English).
+other than English (every simulated speaker speaks English).  Each group is
+also pooled over all the run's seeds, with an interval by call
+(:mod:`bench.fresh_pool`).
 ``--num-speakers N`` / ``--min-speakers N`` send that hint with every call,
 as a centre that knows its calls would.
 """
@@ -32,6 +34,7 @@ from typing import Any
 from diarize_service.jobs.models import JobOptions
 
 from . import datasets
+from .fresh_pool import group_of, markdown_table, pool_by_group
 from .run import GROUPS as DEFAULT_GROUPS
 from .run import ROOT, aggregate, hints_sent, run_pipeline
 
@@ -90,11 +93,6 @@ def summarise(rows: list[dict[str, Any]]) -> dict[str, Any]:
     return summary
 
 
-def _group(row_group: str) -> str:
-    """``calls_mono s123456`` -> ``calls_mono``."""
-    return row_group.rsplit(" s", 1)[0]
-
-
 def _pct(x: float | None) -> str:
     return "–" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{100 * x:.1f}%"
 
@@ -124,6 +122,9 @@ def markdown(report: dict[str, Any]) -> str:
         )
     misses = [m for a in report["groups"].values() for m in a["wrong_language"]]
     lines += ["", "Channels in another language: " + (", ".join(misses) if misses else "none.")]
+    if len(report["seeds"]) > 1 and report.get("pooled"):
+        lines += ["", "All seeds of this run pooled (`python -m bench.fresh_pool` pools saved runs):", ""]
+        lines += markdown_table(report["pooled"])
     return "\n".join(lines + per_call_table(report["rows"])) + "\n"
 
 
@@ -134,11 +135,11 @@ def per_call_table(rows: list[dict[str, Any]]) -> list[str]:
     figure swings with which pairs it drew (two FSDD digit readers, or two
     voices with one recording each); this table shows which calls did it.
     """
-    groups = list(dict.fromkeys(_group(r["group"]) for r in rows))
+    groups = list(dict.fromkeys(group_of(r["group"]) for r in rows))
     calls: dict[str, dict[str, Any]] = {}
     for row in rows:
         call = calls.setdefault(row["item"].split(".")[0], {"voices": row.get("ref_labels")})
-        call[_group(row["group"])] = row["der25"]["der"]
+        call[group_of(row["group"])] = row["der25"]["der"]
     lines = ["", "Per call, DER c=0.25:", "", "| call | voices | " + " | ".join(groups) + " |"]
     lines.append("|---|---|" + "---|" * len(groups))
     for name, call in calls.items():
@@ -165,6 +166,7 @@ def run(args, settings, machine: str, hints: JobOptions) -> None:
         "n_calls": args.n_calls,
         "hints": hints_sent(hints),
         "groups": {name: summarise([r for r in rows if r["group"] == name]) for name in names},
+        "pooled": pool_by_group(rows, prefix="calls_"),
         "rows": rows,
     }
     out = Path(args.out)

@@ -48,3 +48,13 @@ def test_a_run_with_a_hint_says_how_to_repeat_it_with_the_hint():
     }
     assert "--n-calls 4 --min-speakers 2`" in markdown(report)
     assert "--n-calls 4`" in markdown({**report, "hints": hints_sent(JobOptions())})
+
+
+def test_a_run_of_several_seeds_ends_with_them_pooled():
+    from bench.fresh import markdown
+
+    pooled = {"calls_mono": {"calls": 8, "der25": {"der": 0.088, "low": 0.064, "high": 0.12}}}
+    report = {"label": "x", "date": "d", "machine": "m", "n_calls": 4, "groups": {}, "rows": []}
+    two_seeds = markdown({**report, "seeds": [7, 8], "pooled": pooled})
+    assert "| calls_mono | 8 | 8.8% | 6.4-12.0% | – | – |" in two_seeds
+    assert "pooled" not in markdown({**report, "seeds": [7], "pooled": pooled})
