@@ -25,6 +25,7 @@ from scipy.stats import bootstrap
 from .paths import ROOT
 
 CONFIDENCE = 0.9
+KEYS = {"der25": "DER c=0.25", "der25_audible": "audible reference"}  # row key -> column name
 
 
 def group_of(row_group: str) -> str:
@@ -55,9 +56,6 @@ def pooled(rows: list[dict[str, Any]], key: str = "der25") -> dict[str, Any]:
         )
         low, high = float(result.confidence_interval.low), float(result.confidence_interval.high)
     return {"der": der, "low": low, "high": high}
-
-
-KEYS = {"der25": "DER c=0.25", "der25_audible": "audible reference"}
 
 
 def pool_by_group(rows: list[dict[str, Any]], prefix: str = "calls_mono") -> dict[str, dict[str, Any]]:
