@@ -38,7 +38,12 @@ def _errors(der: dict[str, float]) -> float:
 
 
 def pooled(rows: list[dict[str, Any]], key: str = "der25") -> dict[str, Any]:
-    """Pooled DER of *rows* (error time over reference time) and its bootstrap interval by call."""
+    """Pooled DER of *rows* and its bootstrap interval by call.
+
+    The figure is error time over reference time, the same sum as
+    :func:`bench.summary.aggregate`'s (which needs whole benchmark rows);
+    it is computed here from the arrays the bootstrap resamples.
+    """
     errors = np.array([_errors(r[key]) for r in rows], dtype=float)
     totals = np.array([r[key]["total"] for r in rows], dtype=float)
     der = float(errors.sum() / totals.sum())
